@@ -1,0 +1,204 @@
+//! The command line, runc's flags and names; structs only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "palisade",
+    about = "palisade: a hardened OCI container runtime with runc's command line",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Root directory for the state of containers.
+    #[arg(long, global = true, default_value = "/run/palisade")]
+    pub root: PathBuf,
+    /// Log file (default: stderr).
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Log format.
+    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log debug messages.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd for cgroups (slice:prefix:name cgroupsPath).
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode (runc's global flag: auto, true or false; before the command).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// Print the version.
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a container.
+    Create(CreateArgs),
+    /// Start the user process of a created container.
+    Start(IdArg),
+    /// Print the OCI state of a container.
+    State(IdArg),
+    /// Send a signal to the container's init (default SIGTERM).
+    Kill(KillArgs),
+    /// Delete a container and its resources.
+    Delete(DeleteArgs),
+    /// Create and start a container, wait for it, and remove it.
+    Run(RunArgs),
+    /// List containers.
+    #[command(alias = "ls")]
+    List(ListArgs),
+    /// Write a hardened config.json.
+    Spec(SpecArgs),
+    /// Print the features this runtime implements (runtime-spec features.md).
+    Features,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArg {
+    pub id: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CreateArgs {
+    /// Path to the bundle directory.
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master when process.terminal is set.
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// File to write the container's init pid to.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Use MS_MOVE + chroot instead of pivot_root.
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring (palisade never creates one).
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N extra descriptors (3 .. 3+N-1) to the container.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Detach from the container's process.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    pub keep: bool,
+    /// Accepted for runc compatibility.
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal every process of the container, not only its init.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    pub id: String,
+    /// Signal name (TERM, SIGTERM) or number.
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Kill the container first if it is running.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(short = 'f', long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Print only the ids.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Directory to write config.json into.
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write a config for a rootless container (needs user namespaces).
+    #[arg(long)]
+    pub rootless: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn runc_style_invocations_parse() {
+        let c = Cli::try_parse_from([
+            "palisade",
+            "--root",
+            "/r",
+            "--log",
+            "/b/log.json",
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/b/init.pid",
+            "--console-socket",
+            "/s",
+            "id1",
+        ])
+        .unwrap();
+        assert_eq!(c.root, PathBuf::from("/r"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        let Some(Command::Create(a)) = c.command else {
+            panic!()
+        };
+        assert_eq!(a.id, "id1");
+        assert_eq!(a.pid_file, Some(PathBuf::from("/b/init.pid")));
+        let c = Cli::try_parse_from(["palisade", "kill", "--all", "id1", "9"]).unwrap();
+        let Some(Command::Kill(k)) = c.command else {
+            panic!()
+        };
+        assert!(k.all && k.signal == "9");
+        let c = Cli::try_parse_from(["palisade", "delete", "-f", "x"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Delete(DeleteArgs { force: true, .. }))
+        ));
+        assert!(Cli::try_parse_from(["palisade", "create", "--bogus", "x"]).is_err());
+    }
+}

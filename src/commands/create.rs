@@ -1,0 +1,17 @@
+use std::path::Path;
+
+use crate::cli::CreateArgs;
+use crate::lifecycle::{self, Console, CreateRequest};
+
+pub fn run(root: &Path, a: &CreateArgs) -> anyhow::Result<i32> {
+    lifecycle::create(CreateRequest {
+        root,
+        id: &a.id,
+        bundle: &a.bundle,
+        console: a.console_socket.clone().map(Console::Socket),
+        pid_file: a.pid_file.as_deref(),
+        no_pivot: a.no_pivot,
+        preserve_fds: a.preserve_fds,
+    })?;
+    Ok(0)
+}

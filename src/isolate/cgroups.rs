@@ -1,0 +1,321 @@
+//! The container's cgroup: where it lives on cgroup v1, v2 and the hybrid layout (v1
+//! controllers plus a cgroup2 mount at /sys/fs/cgroup/unified), creating it, joining it and
+//! removing it. Limits (`linux.resources`) are applied by the isolation layer on top of this.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x63677270;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("cgroup {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("cgroupsPath {0:?}: {1}")]
+    Path(String, &'static str),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CgroupError + '_ {
+    move |source| CgroupError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One mounted hierarchy: where it is and what it controls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    pub mountpoint: PathBuf,
+    /// Controllers ("cpu", "memory", "name=systemd"); empty for cgroup2.
+    pub controllers: Vec<String>,
+    pub v2: bool,
+}
+
+/// The hierarchies of this machine, read from a mountinfo text.
+pub fn hierarchies_from(mountinfo: &str) -> Vec<Hierarchy> {
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut r = right.split_whitespace();
+        let fstype = r.next().unwrap_or_default();
+        let _source = r.next();
+        let super_opts = r.next().unwrap_or_default();
+        let Some(mountpoint) = left.split_whitespace().nth(4) else {
+            continue;
+        };
+        let mountpoint = PathBuf::from(mountpoint.replace("\\040", " "));
+        match fstype {
+            "cgroup2" => out.push(Hierarchy {
+                mountpoint,
+                controllers: vec![],
+                v2: true,
+            }),
+            "cgroup" => out.push(Hierarchy {
+                mountpoint,
+                controllers: super_opts
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent"))
+                    .filter(|o| {
+                        !matches!(
+                            *o,
+                            "clone_children" | "noprefix" | "xattr" | "cpuset_v2_mode"
+                        )
+                    })
+                    .map(str::to_owned)
+                    .collect(),
+                v2: false,
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The hierarchies this process should use: on a pure v2 host only /sys/fs/cgroup.
+pub fn hierarchies() -> io::Result<Vec<Hierarchy>> {
+    let st = nix::sys::statfs::statfs("/sys/fs/cgroup").map_err(io::Error::from)?;
+    if st.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC {
+        return Ok(vec![Hierarchy {
+            mountpoint: "/sys/fs/cgroup".into(),
+            controllers: vec![],
+            v2: true,
+        }]);
+    }
+    let all = hierarchies_from(&fs::read_to_string("/proc/self/mountinfo")?);
+    Ok(all
+        .into_iter()
+        .filter(|h| h.mountpoint.starts_with("/sys/fs/cgroup"))
+        .collect())
+}
+
+pub fn is_v2_unified() -> bool {
+    hierarchies()
+        .map(|h| h.len() == 1 && h[0].v2)
+        .unwrap_or(false)
+}
+
+/// This process's own cgroup in a hierarchy (from /proc/self/cgroup).
+fn own_path(h: &Hierarchy, proc_cgroup: &str) -> PathBuf {
+    for line in proc_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = (
+            parts.next(),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or("/"),
+        );
+        let matches = if h.v2 {
+            ctrls.is_empty()
+        } else {
+            let set: Vec<&str> = ctrls.split(',').collect();
+            h.controllers.iter().all(|c| set.contains(&c.as_str())) && !set.is_empty()
+        };
+        if matches {
+            return PathBuf::from(path);
+        }
+    }
+    PathBuf::from("/")
+}
+
+/// Where the container's cgroup is: one directory per hierarchy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Cgroup {
+    pub dirs: Vec<PathBuf>,
+    /// Directories that did not exist before this container (removed if create fails).
+    #[serde(default)]
+    pub created: Vec<PathBuf>,
+}
+
+/// Resolves `cgroupsPath` (absolute, relative to our own cgroup, or the default
+/// `/palisade/<id>`) on every hierarchy.
+pub fn locate(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroup, CgroupError> {
+    let default = PathBuf::from("/palisade").join(id);
+    let wanted = cgroups_path
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(&default);
+    let text = wanted.to_string_lossy().to_string();
+    if wanted
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(CgroupError::Path(text, "must not contain '..'"));
+    }
+    if !wanted.is_absolute() && text.contains(':') {
+        return Err(CgroupError::Path(
+            text,
+            "looks like a systemd slice:prefix:name path; pass --systemd-cgroup",
+        ));
+    }
+    let hs = hierarchies().map_err(io_err(Path::new("/sys/fs/cgroup")))?;
+    let proc_cgroup =
+        fs::read_to_string("/proc/self/cgroup").map_err(io_err(Path::new("/proc/self/cgroup")))?;
+    let rel: PathBuf = wanted
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect();
+    if rel.as_os_str().is_empty() {
+        return Err(CgroupError::Path(text, "names the root cgroup"));
+    }
+    let dirs = hs
+        .iter()
+        .map(|h| {
+            if wanted.is_absolute() {
+                h.mountpoint.join(&rel)
+            } else {
+                let own: PathBuf = own_path(h, &proc_cgroup)
+                    .components()
+                    .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                    .collect();
+                h.mountpoint.join(own).join(&rel)
+            }
+        })
+        .collect();
+    Ok(Cgroup {
+        dirs,
+        created: vec![],
+    })
+}
+
+impl Cgroup {
+    /// Creates every directory (recording which are new) and fills an empty v1 cpuset from
+    /// its parent, without which no task could join (cpuset(7)).
+    pub fn create(&mut self) -> Result<(), CgroupError> {
+        for dir in self.dirs.clone() {
+            let mut missing = Vec::new();
+            let mut cur = dir.as_path();
+            while !cur.exists() {
+                missing.push(cur.to_path_buf());
+                match cur.parent() {
+                    Some(p) => cur = p,
+                    None => break,
+                }
+            }
+            for d in missing.into_iter().rev() {
+                match fs::create_dir(&d) {
+                    Ok(()) => self.created.push(d.clone()),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(io_err(&d)(e)),
+                }
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    let file = d.join(f);
+                    if d.join("cgroup.clone_children").exists() && file.exists() {
+                        let cur = fs::read_to_string(&file).map_err(io_err(&file))?;
+                        if cur.trim().is_empty() {
+                            let parent = d.parent().unwrap_or(&d).join(f);
+                            let v = fs::read_to_string(&parent).map_err(io_err(&parent))?;
+                            fs::write(&file, v.trim()).map_err(io_err(&file))?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves `pid` into the cgroup on every hierarchy.
+    pub fn join(&self, pid: i32) -> Result<(), CgroupError> {
+        for dir in &self.dirs {
+            let f = dir.join("cgroup.procs");
+            fs::write(&f, pid.to_string()).map_err(io_err(&f))?;
+        }
+        Ok(())
+    }
+
+    /// linux.resources.devices on the v1 devices controller, in order (devices.deny "a"
+    /// first when the spec starts with a deny-all). cgroup v2 needs an eBPF program instead;
+    /// the plan refuses device rules there until that exists.
+    pub fn apply_devices_v1(&self, rules: &[crate::spec::DeviceRule]) -> Result<(), CgroupError> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let dir = self
+            .dirs
+            .iter()
+            .find(|d| d.starts_with("/sys/fs/cgroup/devices"))
+            .ok_or_else(|| {
+                CgroupError::Path("devices".into(), "no v1 devices controller is mounted")
+            })?;
+        for r in rules {
+            let file = dir.join(if r.allow {
+                "devices.allow"
+            } else {
+                "devices.deny"
+            });
+            fs::write(&file, r.v1_line()).map_err(io_err(&file))?;
+        }
+        Ok(())
+    }
+
+    /// Every pid in the cgroup (from the first hierarchy that lists any).
+    pub fn pids(&self) -> Vec<i32> {
+        for dir in &self.dirs {
+            if let Ok(t) = fs::read_to_string(dir.join("cgroup.procs")) {
+                let v: Vec<i32> = t.lines().filter_map(|l| l.trim().parse().ok()).collect();
+                if !v.is_empty() {
+                    return v;
+                }
+            }
+        }
+        vec![]
+    }
+
+    /// Removes the leaf directories (and, after a failed create, the parents made for it).
+    /// Exiting tasks can keep a cgroup busy for a moment, so EBUSY is retried briefly.
+    pub fn remove(&self, with_created_parents: bool) -> Result<(), CgroupError> {
+        let mut targets: Vec<PathBuf> = self.dirs.clone();
+        if with_created_parents {
+            targets.extend(self.created.iter().cloned());
+        }
+        targets.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+        targets.dedup();
+        for d in targets {
+            let mut tries = 0;
+            loop {
+                match fs::remove_dir(&d) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(e) => return Err(io_err(&d)(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw";
+
+    #[test]
+    fn reads_hybrid_layout() {
+        let h = hierarchies_from(HYBRID);
+        assert_eq!(h.len(), 4);
+        assert_eq!(h[0].controllers, vec!["cpu", "cpuacct"]);
+        assert_eq!(h[2].controllers, vec!["name=systemd"]);
+        assert!(h[3].v2);
+    }
+
+    #[test]
+    fn own_path_matches_controller_sets() {
+        let h = hierarchies_from(HYBRID);
+        let pc = "4:memory:/process_api/abc\n2:cpu,cpuacct:/x\n9:name=systemd:/\n0::/u\n";
+        assert_eq!(own_path(&h[1], pc), PathBuf::from("/process_api/abc"));
+        assert_eq!(own_path(&h[0], pc), PathBuf::from("/x"));
+        assert_eq!(own_path(&h[3], pc), PathBuf::from("/u"));
+    }
+}

@@ -1,0 +1,57 @@
+//! Hostname, domainname (config.md#hostname, #domainname) and linux.sysctl.
+
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use super::resolve;
+use crate::spec::Plan;
+use crate::sys;
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Init step "host".
+pub fn apply(plan: &Plan) -> io::Result<()> {
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).map_err(|e| {
+            io::Error::new(io::Error::from(e).kind(), format!("sethostname {h:?}: {e}"))
+        })?;
+    }
+    if let Some(d) = &plan.domainname {
+        let c = std::ffi::CString::new(d.as_str())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        write_proc_sys(Path::new("kernel/domainname"), c.as_bytes())
+            .map_err(|e| io::Error::new(e.kind(), format!("set domainname {d:?}: {e}")))?;
+    }
+    for (key, value) in &plan.sysctl {
+        let rel = key.replace('.', "/");
+        write_proc_sys(Path::new(&rel), value.as_bytes())
+            .map_err(|e| io::Error::new(e.kind(), format!("sysctl {key}={value}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Writes below the container's /proc/sys, after checking that it really is procfs (a
+/// rootfs could put anything at /proc) and without following symlinks out of it.
+fn write_proc_sys(rel: &Path, value: &[u8]) -> io::Result<()> {
+    let root = resolve::open_root(Path::new("/"))?;
+    let dir = resolve::open_in_root_with(
+        root.as_fd(),
+        Path::new("/proc/sys"),
+        libc::O_PATH | libc::O_DIRECTORY,
+    )?;
+    if !resolve::is_fs(dir.as_fd(), PROC_SUPER_MAGIC)? {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "/proc/sys is not procfs",
+        ));
+    }
+    let fd = sys::openat2(
+        dir.as_fd(),
+        rel,
+        libc::O_WRONLY | libc::O_TRUNC,
+        0,
+        sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_BENEATH,
+    )?;
+    std::fs::File::from(fd).write_all(value)
+}

@@ -1,0 +1,16 @@
+//! One module per isolation concern; each exposes the small functions that the init's step
+//! table (process::init::STEPS) calls in order.
+
+pub mod caps;
+pub mod cgroups;
+pub mod console;
+pub mod devices;
+pub mod fds;
+pub mod host;
+pub mod identity;
+pub mod limits;
+pub mod mounts;
+pub mod namespaces;
+pub mod nnp;
+pub mod resolve;
+pub mod rootfs;

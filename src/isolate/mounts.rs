@@ -1,0 +1,288 @@
+//! Mount options of runtime-spec config.md#mounts, parsed once into flags, and the mounting of
+//! one entry onto a target opened inside the rootfs.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::path::Path;
+
+use nix::mount::MsFlags;
+use nix::sys::stat::fstat;
+
+use super::resolve::{self, Kind};
+use crate::sys;
+
+/// Parsed mount options: flags for mount(2), recursive attributes for mount_setattr(2),
+/// propagation changes, and the rest as filesystem data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    pub flags: MsFlags,
+    pub clear: MsFlags,
+    pub propagation: Vec<MsFlags>,
+    /// MOUNT_ATTR_* set / cleared on the whole subtree ("rro", "rnosuid", ...).
+    pub rec_set: u64,
+    pub rec_clear: u64,
+    pub data: Vec<String>,
+    /// "idmap"/"ridmap": idmapped mounts (the isolation issue).
+    pub idmap: bool,
+}
+
+/// propagation option → flags, shared by mount options and linux.rootfsPropagation.
+pub fn propagation_flag(name: &str) -> Option<MsFlags> {
+    Some(match name {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            flags: MsFlags::empty(),
+            clear: MsFlags::empty(),
+            propagation: vec![],
+            rec_set: 0,
+            rec_clear: 0,
+            data: vec![],
+            idmap: false,
+        }
+    }
+}
+
+impl MountOptions {
+    /// The option table of mount(8) as runc reads it (libcontainer/specconv).
+    pub fn parse(options: &[String]) -> MountOptions {
+        let mut o = MountOptions::default();
+        for opt in options {
+            let (set, clear) = match opt.as_str() {
+                "defaults" => (MsFlags::empty(), MsFlags::empty()),
+                "ro" => (MsFlags::MS_RDONLY, MsFlags::empty()),
+                "rw" => (MsFlags::empty(), MsFlags::MS_RDONLY),
+                "suid" => (MsFlags::empty(), MsFlags::MS_NOSUID),
+                "nosuid" => (MsFlags::MS_NOSUID, MsFlags::empty()),
+                "dev" => (MsFlags::empty(), MsFlags::MS_NODEV),
+                "nodev" => (MsFlags::MS_NODEV, MsFlags::empty()),
+                "exec" => (MsFlags::empty(), MsFlags::MS_NOEXEC),
+                "noexec" => (MsFlags::MS_NOEXEC, MsFlags::empty()),
+                "sync" => (MsFlags::MS_SYNCHRONOUS, MsFlags::empty()),
+                "async" => (MsFlags::empty(), MsFlags::MS_SYNCHRONOUS),
+                "dirsync" => (MsFlags::MS_DIRSYNC, MsFlags::empty()),
+                "remount" => (MsFlags::MS_REMOUNT, MsFlags::empty()),
+                "mand" => (MsFlags::MS_MANDLOCK, MsFlags::empty()),
+                "nomand" => (MsFlags::empty(), MsFlags::MS_MANDLOCK),
+                "atime" => (MsFlags::empty(), MsFlags::MS_NOATIME),
+                "noatime" => (MsFlags::MS_NOATIME, MsFlags::empty()),
+                "diratime" => (MsFlags::empty(), MsFlags::MS_NODIRATIME),
+                "nodiratime" => (MsFlags::MS_NODIRATIME, MsFlags::empty()),
+                "relatime" => (MsFlags::MS_RELATIME, MsFlags::empty()),
+                "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
+                "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
+                "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
+                "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
+                "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
+                "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
+                "rbind" => (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty()),
+                "idmap" | "ridmap" => {
+                    o.idmap = true;
+                    continue;
+                }
+                // runc extension for tmpfs; palisade does not copy up, so it must not pretend.
+                "tmpcopyup" => {
+                    o.data.push(opt.clone());
+                    continue;
+                }
+                other => {
+                    if let Some(p) = propagation_flag(other) {
+                        o.propagation.push(p);
+                    } else if let Some((set, clear)) = recursive_attr(other) {
+                        o.rec_set |= set;
+                        o.rec_clear |= clear;
+                    } else {
+                        o.data.push(other.to_owned());
+                    }
+                    continue;
+                }
+            };
+            o.flags = (o.flags - clear) | set;
+            o.clear = (o.clear - set) | clear;
+        }
+        o
+    }
+
+    /// MOUNT_ATTR_* equivalents of the per-mount flags, for binds done through mount_setattr.
+    pub fn attr_set_clear(&self) -> (u64, u64) {
+        let mut set = 0;
+        let mut clear = 0;
+        for (flag, attr) in [
+            (MsFlags::MS_RDONLY, sys::MOUNT_ATTR_RDONLY),
+            (MsFlags::MS_NOSUID, sys::MOUNT_ATTR_NOSUID),
+            (MsFlags::MS_NODEV, sys::MOUNT_ATTR_NODEV),
+            (MsFlags::MS_NOEXEC, sys::MOUNT_ATTR_NOEXEC),
+            (MsFlags::MS_NODIRATIME, sys::MOUNT_ATTR_NODIRATIME),
+        ] {
+            if self.flags.contains(flag) {
+                set |= attr;
+            } else if self.clear.contains(flag) {
+                clear |= attr;
+            }
+        }
+        // The atime mode is one field: setting one value means clearing the field first.
+        for (flag, attr) in [
+            (MsFlags::MS_NOATIME, sys::MOUNT_ATTR_NOATIME),
+            (MsFlags::MS_STRICTATIME, sys::MOUNT_ATTR_STRICTATIME),
+            (MsFlags::MS_RELATIME, sys::MOUNT_ATTR_RELATIME),
+        ] {
+            if self.flags.contains(flag) {
+                set |= attr;
+                clear |= sys::MOUNT_ATTR__ATIME;
+            }
+        }
+        (set, clear)
+    }
+
+    pub fn data_string(&self) -> String {
+        self.data
+            .iter()
+            .filter(|d| d.as_str() != "tmpcopyup")
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// "rro", "rnosuid", ... (runc 1.1, mount_setattr(2) with AT_RECURSIVE).
+fn recursive_attr(opt: &str) -> Option<(u64, u64)> {
+    Some(match opt {
+        "rro" => (sys::MOUNT_ATTR_RDONLY, 0),
+        "rrw" => (0, sys::MOUNT_ATTR_RDONLY),
+        "rnosuid" => (sys::MOUNT_ATTR_NOSUID, 0),
+        "rsuid" => (0, sys::MOUNT_ATTR_NOSUID),
+        "rnodev" => (sys::MOUNT_ATTR_NODEV, 0),
+        "rdev" => (0, sys::MOUNT_ATTR_NODEV),
+        "rnoexec" => (sys::MOUNT_ATTR_NOEXEC, 0),
+        "rexec" => (0, sys::MOUNT_ATTR_NOEXEC),
+        "rnodiratime" => (sys::MOUNT_ATTR_NODIRATIME, 0),
+        "rdiratime" => (0, sys::MOUNT_ATTR_NODIRATIME),
+        "rrelatime" => (sys::MOUNT_ATTR_RELATIME, sys::MOUNT_ATTR__ATIME),
+        "rnoatime" => (sys::MOUNT_ATTR_NOATIME, sys::MOUNT_ATTR__ATIME),
+        "rstrictatime" => (sys::MOUNT_ATTR_STRICTATIME, sys::MOUNT_ATTR__ATIME),
+        _ => return None,
+    })
+}
+
+/// Bind-mounts the host `source` onto `dest` inside `root`. The source is opened once and the
+/// target resolved inside the root, then the detached tree is moved fd to fd: no path is
+/// resolved twice, so a symlink swapped in between cannot redirect the mount
+/// (CVE-2021-30465).
+pub fn bind(root: BorrowedFd<'_>, source: &Path, dest: &Path, o: &MountOptions) -> io::Result<()> {
+    let src = resolve::open_path(source)?;
+    let is_dir =
+        fstat(src.as_raw_fd()).map_err(io::Error::from)?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    let target = resolve::open_or_create(root, dest, if is_dir { Kind::Dir } else { Kind::File })?;
+    let tree = sys::open_tree_fd(src.as_fd(), o.flags.contains(MsFlags::MS_REC))?;
+    let (set, clear) = o.attr_set_clear();
+    if set != 0 || clear != 0 {
+        sys::mount_setattr(tree.as_fd(), false, set, clear, 0)?;
+    }
+    if o.rec_set != 0 || o.rec_clear != 0 {
+        sys::mount_setattr(tree.as_fd(), true, o.rec_set, o.rec_clear, 0)?;
+    }
+    sys::move_mount_fd(tree.as_fd(), target.as_fd())?;
+    for p in &o.propagation {
+        let rec = p.contains(MsFlags::MS_REC);
+        sys::mount_setattr(
+            tree.as_fd(),
+            rec,
+            0,
+            0,
+            (*p - MsFlags::MS_REC).bits() as u64,
+        )?;
+    }
+    Ok(())
+}
+
+/// Mounts a filesystem of `typ` onto `dest` inside `root` through the target's descriptor.
+pub fn filesystem(
+    root: BorrowedFd<'_>,
+    typ: &str,
+    source: Option<&Path>,
+    dest: &Path,
+    o: &MountOptions,
+) -> io::Result<()> {
+    let target = resolve::open_or_create(root, dest, Kind::Dir)?;
+    let data = o.data_string();
+    let fd_path = resolve::fd_path(target.as_fd());
+    let flags = o.flags - MsFlags::MS_BIND - MsFlags::MS_REC;
+    nix::mount::mount(
+        Some(source.unwrap_or(Path::new(typ))),
+        &fd_path,
+        Some(typ),
+        flags,
+        (!data.is_empty()).then_some(data.as_str()),
+    )
+    .map_err(io::Error::from)?;
+    if o.propagation.is_empty() && o.rec_set == 0 && o.rec_clear == 0 {
+        return Ok(());
+    }
+    // The target descriptor still names the covered directory: reopen to reach the new mount.
+    let mounted = resolve::open_or_create(root, dest, Kind::Dir)?;
+    if o.rec_set != 0 || o.rec_clear != 0 {
+        sys::mount_setattr(mounted.as_fd(), true, o.rec_set, o.rec_clear, 0)?;
+    }
+    for p in &o.propagation {
+        let rec = p.contains(MsFlags::MS_REC);
+        sys::mount_setattr(
+            mounted.as_fd(),
+            rec,
+            0,
+            0,
+            (*p - MsFlags::MS_REC).bits() as u64,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: &[&str]) -> MountOptions {
+        MountOptions::parse(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn flags_data_and_propagation() {
+        let o = parse(&["rbind", "ro", "nosuid", "rprivate", "mode=755", "size=64k"]);
+        assert!(o.flags.contains(
+            MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID
+        ));
+        assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+        assert_eq!(o.data_string(), "mode=755,size=64k");
+    }
+
+    #[test]
+    fn later_option_wins() {
+        let o = parse(&["ro", "rw"]);
+        assert!(!o.flags.contains(MsFlags::MS_RDONLY));
+        assert!(o.clear.contains(MsFlags::MS_RDONLY));
+        assert_eq!(o.attr_set_clear(), (0, sys::MOUNT_ATTR_RDONLY));
+    }
+
+    #[test]
+    fn recursive_attributes() {
+        let o = parse(&["rro", "rnoexec"]);
+        assert_eq!(o.rec_set, sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOEXEC);
+        assert!(o.data.is_empty());
+    }
+
+    #[test]
+    fn idmap_is_noted() {
+        assert!(parse(&["idmap"]).idmap);
+    }
+}

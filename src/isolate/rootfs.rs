@@ -1,0 +1,334 @@
+//! The container's root filesystem: propagation, the rootfs bind, every mount of the spec,
+//! device nodes, pivot_root, masked and read-only paths (runtime-spec config.md#root,
+//! #mounts; config-linux.md#rootfs-mount-propagation, #masked-paths, #readonly-paths).
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use super::cgroups::Cgroup;
+use super::devices;
+use super::mounts::{self, MountOptions};
+use super::resolve;
+use crate::spec::{Mount, Plan};
+use crate::sys;
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+fn ctx(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> io::Error {
+    move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+/// Files under /proc that may be bind-mounted over (lxcfs and friends do); any other mount
+/// into procfs is refused, since it could hide or replace kernel controls (CVE-2019-19921).
+const PROC_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+fn check_not_in_proc(root: BorrowedFd<'_>, dest: &Path) -> io::Result<()> {
+    if dest == Path::new("/proc") || PROC_ALLOWED.iter().any(|p| Path::new(p) == dest) {
+        return Ok(());
+    }
+    let mut cur = dest.to_path_buf();
+    loop {
+        match resolve::open_in_root(root, &cur) {
+            Ok(fd) => {
+                if resolve::is_fs(fd.as_fd(), PROC_SUPER_MAGIC)? {
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        format!(
+                            "destination resolves into procfs ({}): refused (CVE-2019-19921)",
+                            cur.display()
+                        ),
+                    ));
+                }
+                return Ok(());
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        if !cur.pop() {
+            return Ok(());
+        }
+    }
+}
+
+/// Init step "rootfs": everything up to (not including) pivot_root. Returns the rootfs fd.
+pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> io::Result<OwnedFd> {
+    // Our mounts must never propagate back to the host: make "/" slave (or what the spec
+    // asks) in this new mount namespace first.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        plan.rootfs_propagation,
+        None::<&str>,
+    )
+    .map_err(io::Error::from)
+    .map_err(ctx("set propagation of /"))?;
+    if plan.rootfs_propagation.contains(MsFlags::MS_SHARED) {
+        make_parent_private(&plan.rootfs).map_err(ctx("make the rootfs parent mount private"))?;
+    }
+    mount(
+        Some(&plan.rootfs),
+        &plan.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(io::Error::from)
+    .map_err(ctx(format!("bind rootfs {}", plan.rootfs.display())))?;
+    let root = resolve::open_root(&plan.rootfs)
+        .map_err(ctx(format!("open rootfs {}", plan.rootfs.display())))?;
+
+    let mut has_dev_bind = false;
+    let mut has_devpts = false;
+    for m in &plan.mounts {
+        let what = format!(
+            "mount {} ({} from {})",
+            m.destination.display(),
+            if m.is_bind() { "bind" } else { m.typ.as_str() },
+            m.source.as_deref().unwrap_or(Path::new("none")).display()
+        );
+        check_not_in_proc(root.as_fd(), &m.destination).map_err(ctx(&what))?;
+        mount_one(root.as_fd(), m, cgroup).map_err(ctx(&what))?;
+        has_dev_bind |= m.destination == Path::new("/dev") && m.is_bind();
+        has_devpts |= m.destination == Path::new("/dev/pts") && m.typ == "devpts";
+    }
+    // A /dev bound from the host already has its nodes (runc: needsSetupDev).
+    if !has_dev_bind {
+        for d in devices::defaults().iter().chain(plan.devices.iter()) {
+            devices::create(root.as_fd(), d)
+                .map_err(ctx(format!("create device {}", d.path.display())))?;
+        }
+        devices::symlinks(root.as_fd(), has_devpts).map_err(ctx("create /dev symlinks"))?;
+    } else {
+        for d in &plan.devices {
+            devices::create(root.as_fd(), d)
+                .map_err(ctx(format!("create device {}", d.path.display())))?;
+        }
+    }
+    Ok(root)
+}
+
+fn mount_one(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()> {
+    if m.typ == "cgroup" {
+        return cgroup_mount(root, m, cgroup);
+    }
+    if m.is_bind() {
+        let source = m
+            .source
+            .as_deref()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        return mounts::bind(root, source, &m.destination, &m.options);
+    }
+    mounts::filesystem(
+        root,
+        &m.typ,
+        m.source.as_deref(),
+        &m.destination,
+        &m.options,
+    )
+}
+
+/// `type: cgroup`: the container's own cgroup directories, read-only as the spec asks,
+/// under a tmpfs on v1/hybrid (one directory per hierarchy) or directly on v2.
+fn cgroup_mount(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()> {
+    let mut bind_opts = m.options.clone();
+    bind_opts.flags |= MsFlags::MS_BIND;
+    bind_opts.data.clear();
+    let base = Path::new("/sys/fs/cgroup");
+    if cgroup.dirs.len() == 1 && cgroup.dirs[0].parent() == Some(base)
+        || super::cgroups::is_v2_unified()
+    {
+        return mounts::bind(root, &cgroup.dirs[0], &m.destination, &bind_opts);
+    }
+    let mut tmpfs = MountOptions::parse(&[
+        "nosuid".into(),
+        "nodev".into(),
+        "noexec".into(),
+        "mode=755".into(),
+    ]);
+    tmpfs.flags -= MsFlags::MS_RDONLY;
+    mounts::filesystem(
+        root,
+        "tmpfs",
+        Some(Path::new("tmpfs")),
+        &m.destination,
+        &tmpfs,
+    )?;
+    for dir in &cgroup.dirs {
+        let Some(name) = dir
+            .strip_prefix(base)
+            .ok()
+            .and_then(|r| r.components().next())
+        else {
+            continue;
+        };
+        mounts::bind(root, dir, &m.destination.join(name.as_os_str()), &bind_opts)?;
+    }
+    if m.options.flags.contains(MsFlags::MS_RDONLY) {
+        let fd = resolve::open_in_root(root, &m.destination)?;
+        sys::mount_setattr(fd.as_fd(), false, sys::MOUNT_ATTR_RDONLY, 0, 0)?;
+    }
+    Ok(())
+}
+
+/// pivot_root(2) fails when the new root's parent mount is shared; with a shared
+/// rootfsPropagation the parent of the rootfs is made private (runc does the same).
+fn make_parent_private(rootfs: &Path) -> io::Result<()> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let mut best: Option<PathBuf> = None;
+    for line in info.lines() {
+        let Some(mp) = line.split_whitespace().nth(4) else {
+            continue;
+        };
+        let mp = PathBuf::from(mp);
+        if rootfs.starts_with(&mp)
+            && best
+                .as_ref()
+                .is_none_or(|b| mp.components().count() > b.components().count())
+        {
+            best = Some(mp);
+        }
+    }
+    let parent = best.unwrap_or_else(|| PathBuf::from("/"));
+    mount(
+        None::<&str>,
+        &parent,
+        None::<&str>,
+        MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(io::Error::from)
+}
+
+/// Init step "pivot_root": the rootfs becomes "/", the old root is detached. With
+/// `--no-pivot`, MS_MOVE + chroot instead (weaker: the old root stays reachable to a
+/// process that can escape the chroot).
+pub fn pivot(rootfs: &Path, no_pivot: bool) -> io::Result<()> {
+    use nix::unistd::{chdir, chroot, fchdir};
+    if no_pivot {
+        chdir(rootfs)?;
+        mount(
+            Some(rootfs),
+            "/",
+            None::<&str>,
+            MsFlags::MS_MOVE,
+            None::<&str>,
+        )?;
+        chroot(".")?;
+        chdir("/")?;
+        return Ok(());
+    }
+    let old = std::fs::File::open("/")?;
+    let new = std::fs::File::open(rootfs)?;
+    fchdir(new.as_raw_fd())?;
+    // pivot_root(".", ".") stacks the old root on top of the new one (pivot_root(2) NOTES).
+    sys::pivot_root(Path::new("."), Path::new(".")).map_err(ctx("pivot_root"))?;
+    fchdir(old.as_raw_fd())?;
+    // Keep the unmount from propagating to the host.
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )?;
+    umount2(".", MntFlags::MNT_DETACH)
+        .map_err(io::Error::from)
+        .map_err(ctx("detach old root"))?;
+    chdir("/")?;
+    Ok(())
+}
+
+/// The container's /dev/null, verified to be the null device before it is used as the
+/// source of masks: a symlink or another file there must not be mounted over a masked path
+/// (CVE-2025-31133). The verified descriptor itself is cloned, so nothing can be swapped in
+/// between the check and the mount.
+fn verified_dev_null(root: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let fd = sys::openat2(
+        root,
+        Path::new("dev/null"),
+        libc::O_PATH | libc::O_NOFOLLOW,
+        0,
+        sys::RESOLVE_NO_SYMLINKS,
+    )
+    .map_err(ctx("open /dev/null without following symlinks"))?;
+    let st = nix::sys::stat::fstat(fd.as_raw_fd())?;
+    let null = nix::sys::stat::makedev(1, 3);
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != null {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "/dev/null in the container is not the null device (CVE-2025-31133)",
+        ));
+    }
+    Ok(fd)
+}
+
+/// Init step "paths": maskedPaths (files covered by /dev/null, directories by an empty
+/// read-only tmpfs), readonlyPaths (recursive read-only binds onto themselves), then a
+/// read-only root when `root.readonly` is set.
+pub fn mask_and_lock(plan: &Plan) -> io::Result<()> {
+    let root = resolve::open_root(Path::new("/"))?;
+    let mut devnull: Option<OwnedFd> = None;
+    for p in &plan.masked_paths {
+        let target = match resolve::open_in_root(root.as_fd(), p) {
+            Ok(t) => t,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(ctx(format!("maskedPaths {}", p.display()))(e)),
+        };
+        let is_dir =
+            nix::sys::stat::fstat(target.as_raw_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        let res = if is_dir {
+            let o = MountOptions::parse(&[
+                "ro".into(),
+                "nosuid".into(),
+                "nodev".into(),
+                "noexec".into(),
+                "size=0".into(),
+            ]);
+            mounts::filesystem(root.as_fd(), "tmpfs", Some(Path::new("tmpfs")), p, &o)
+        } else {
+            if devnull.is_none() {
+                devnull = Some(verified_dev_null(root.as_fd())?);
+            }
+            let src = devnull.as_ref().map(|d| d.as_fd()).expect("set above");
+            sys::open_tree_fd(src, false).and_then(|tree| {
+                sys::mount_setattr(tree.as_fd(), false, sys::MOUNT_ATTR_RDONLY, 0, 0)?;
+                sys::move_mount_fd(tree.as_fd(), target.as_fd())
+            })
+        };
+        res.map_err(ctx(format!("maskedPaths {}", p.display())))?;
+    }
+    for p in &plan.readonly_paths {
+        let target = match resolve::open_in_root(root.as_fd(), p) {
+            Ok(t) => t,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(ctx(format!("readonlyPaths {}", p.display()))(e)),
+        };
+        sys::open_tree_fd(target.as_fd(), true)
+            .and_then(|tree| {
+                sys::mount_setattr(tree.as_fd(), true, sys::MOUNT_ATTR_RDONLY, 0, 0)?;
+                sys::move_mount_fd(tree.as_fd(), target.as_fd())
+            })
+            .map_err(ctx(format!("readonlyPaths {}", p.display())))?;
+    }
+    if plan.rootfs_readonly {
+        // Only the root mount itself, as runc does: mounts below keep their own modes.
+        sys::mount_setattr(root.as_fd(), false, sys::MOUNT_ATTR_RDONLY, 0, 0)
+            .map_err(ctx("make / read-only"))?;
+    }
+    Ok(())
+}

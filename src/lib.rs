@@ -1,0 +1,19 @@
+//! palisade: a hardened, minimal OCI container runtime with runc's command line.
+//!
+//! The path of one `create`: [`spec::load`] turns config.json into a validated [`spec::Plan`];
+//! [`state`] reserves `<root>/<id>`; [`process::spawn`] clones the init, which walks the
+//! ordered step table [`process::init::STEPS`] (each step in the [`isolate`] module of its
+//! concern), reports ready and waits for `start`.
+
+pub mod cli;
+pub mod commands;
+pub mod defaults;
+pub mod hooks;
+pub mod isolate;
+pub mod lifecycle;
+pub mod logging;
+pub mod process;
+pub mod sanitize;
+pub mod spec;
+pub mod state;
+pub mod sys;

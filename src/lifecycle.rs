@@ -1,0 +1,423 @@
+//! The operations of runtime-spec runtime.md#operations: create, start, kill, delete, in
+//! the order that document gives, with every resource made by `create` undone by one owner
+//! if a later step fails.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::hooks::{self, HookError};
+use crate::isolate::cgroups::{self, Cgroup, CgroupError};
+use crate::process::spawn::{self, SpawnError, SpawnOptions};
+use crate::spec::{self, SpecError};
+use crate::state::{self, Container, Phase, Record, StateError, Status, StoredHooks};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("load bundle: {0}")]
+    Spec(#[from] SpecError),
+    #[error("{0}")]
+    State(#[from] StateError),
+    #[error("cgroup: {0}")]
+    Cgroup(#[from] CgroupError),
+    #[error("{0}")]
+    Spawn(#[from] SpawnError),
+    #[error("{0}")]
+    Hook(#[from] HookError),
+    #[error("{step}: {why}")]
+    Step { step: &'static str, why: String },
+    #[error("refused: {0} not supported by this palisade yet")]
+    Unsupported(String),
+}
+
+pub fn step_err(step: &'static str, why: impl std::fmt::Display) -> Error {
+    Error::Step {
+        step,
+        why: why.to_string(),
+    }
+}
+
+/// Where the pty master of a terminal process goes.
+pub enum Console {
+    /// `--console-socket PATH`: connect, as runc does.
+    Socket(PathBuf),
+    /// `run` in the foreground: one end of our own socket pair.
+    Fd(OwnedFd),
+}
+
+pub struct CreateRequest<'a> {
+    pub root: &'a Path,
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub console: Option<Console>,
+    pub pid_file: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+}
+
+/// Undoes a half-made create: kills the init, removes the cgroup and the state directory.
+struct Undo<'a> {
+    dir: &'a Path,
+    cgroup: Option<Cgroup>,
+    pid: Option<i32>,
+    armed: bool,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(pid) = self.pid {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
+        }
+        if let Some(cg) = &self.cgroup {
+            for p in cg.pids() {
+                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+            let _ = cg.remove(true);
+        }
+        let _ = fs::remove_dir_all(self.dir);
+    }
+}
+
+fn owner_name() -> String {
+    let uid = nix::unistd::geteuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// runtime.md#create: returns once the init is `Ready` and the pid file is written.
+pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
+    state::validate_id(req.id)?;
+    let plan = spec::load(req.bundle)?;
+    if !plan.unsupported.is_empty() {
+        return Err(Error::Unsupported(plan.unsupported.join("; ")));
+    }
+    match (&req.console, plan.process.terminal) {
+        (None, true) => {
+            return Err(step_err(
+                "console",
+                "process.terminal is set: pass --console-socket (or use run in the foreground)",
+            ))
+        }
+        (Some(_), false) => {
+            return Err(step_err(
+                "console",
+                "--console-socket given but process.terminal is not set",
+            ))
+        }
+        _ => {}
+    }
+    let mut cgroup = cgroups::locate(plan.cgroups_path.as_deref(), req.id)?;
+    let record = Record {
+        version: state::RECORD_VERSION,
+        id: req.id.to_owned(),
+        phase: Phase::Creating,
+        pid: 0,
+        start_time: 0,
+        oci_version: plan.oci_version.clone(),
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        created: crate::logging::rfc3339(SystemTime::now()),
+        owner: owner_name(),
+        annotations: plan.annotations.clone(),
+        cgroup: cgroup.clone(),
+        hooks: StoredHooks {
+            poststart: plan.hooks.poststart.clone(),
+            poststop: plan.hooks.poststop.clone(),
+        },
+    };
+    let mut c = Container::reserve(req.root, record)?;
+    let dir = c.dir.clone();
+    let mut undo = Undo {
+        dir: &dir,
+        cgroup: None,
+        pid: None,
+        armed: true,
+    };
+
+    let made = cgroup.create();
+    undo.cgroup = Some(cgroup.clone());
+    made?;
+    c.record.cgroup = cgroup.clone();
+    c.save()?;
+    if !plan.device_rules.is_empty() {
+        if cgroups::is_v2_unified() {
+            return Err(Error::Unsupported(
+                "linux.resources.devices on cgroup v2 (eBPF device filter)".into(),
+            ));
+        }
+        cgroup.apply_devices_v1(&plan.device_rules)?;
+    }
+
+    let console_socket = match req.console {
+        None => None,
+        Some(Console::Fd(fd)) => Some(fd),
+        Some(Console::Socket(path)) => {
+            Some(OwnedFd::from(UnixStream::connect(&path).map_err(|e| {
+                step_err("console", format!("connect {}: {e}", path.display()))
+            })?))
+        }
+    };
+    let fifo_path = c.fifo_path();
+    let fifo: OwnedFd = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(|e| step_err("fifo", format!("open {}: {e}", fifo_path.display())))?
+        .into();
+
+    let pending = spawn::spawn(
+        &plan,
+        &cgroup,
+        SpawnOptions {
+            fifo,
+            console_socket,
+            no_pivot: req.no_pivot,
+            preserve_fds: req.preserve_fds,
+        },
+    )?;
+    undo.pid = Some(pending.pid);
+    c.record.pid = pending.pid;
+    c.record.start_time = state::proc_stat(pending.pid)
+        .map(|(t, _)| t)
+        .ok_or_else(|| step_err("spawn", "init exited at once"))?;
+    c.save()?;
+    if let Err(e) = cgroup.join(pending.pid) {
+        pending.abort("cgroup join failed");
+        return Err(e.into());
+    }
+    pending.proceed()?;
+    pending.wait_ready(|| {
+        let state = c.record.oci_state_json(Status::Creating);
+        hooks::run_all("prestart", &plan.hooks.prestart, &state).map_err(|e| e.to_string())?;
+        hooks::run_all("createRuntime", &plan.hooks.create_runtime, &state)
+            .map_err(|e| e.to_string())?;
+        Ok(state)
+    })?;
+    if let Some(pf) = req.pid_file {
+        write_pid_file(pf, pending.pid)
+            .map_err(|e| step_err("pid-file", format!("{}: {e}", pf.display())))?;
+    }
+    c.record.phase = Phase::Created;
+    c.save()?;
+    undo.armed = false;
+    Ok(pending.pid)
+}
+
+/// Written to a temporary file and renamed, so a reader never sees a partial pid.
+fn write_pid_file(path: &Path, pid: i32) -> io::Result<()> {
+    let path = std::path::absolute(path)?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
+    ));
+    fs::write(&tmp, pid.to_string())?;
+    fs::rename(&tmp, &path)
+}
+
+/// runtime.md#start: releases the init, then runs poststart hooks once the user's process
+/// has been executed. Returns at once when there are no poststart hooks.
+pub fn start(root: &Path, id: &str) -> Result<(), Error> {
+    let c = Container::open(root, id)?;
+    match c.status() {
+        Status::Created => {}
+        Status::Running => {
+            return Err(step_err(
+                "start",
+                format!("container {id} is already running"),
+            ))
+        }
+        s => {
+            return Err(step_err(
+                "start",
+                format!("cannot start container {id}: it is {s}"),
+            ))
+        }
+    }
+    let fifo_path = c.fifo_path();
+    let fifo = fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(|e| {
+            step_err(
+                "start",
+                format!(
+                    "container {id} is not waiting to start ({}: {e})",
+                    fifo_path.display()
+                ),
+            )
+        })?;
+    (&fifo)
+        .write_all(&[0])
+        .map_err(|e| step_err("start", format!("release init: {e}")))?;
+    let _ = fs::remove_file(&fifo_path);
+    if c.record.hooks.poststart.is_empty() {
+        return Ok(());
+    }
+    // The init holds the only other end; it closes on execve, which POLLERR reports.
+    wait_exec(fifo.as_fd(), &c);
+    if let Err(e) = hooks::run_all(
+        "poststart",
+        &c.record.hooks.poststart,
+        &c.record.oci_state_json(Status::Running),
+    ) {
+        let _ = kill(Pid::from_raw(c.record.pid), Signal::SIGKILL);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+fn wait_exec(fifo: std::os::fd::BorrowedFd<'_>, c: &Container) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && c.init_alive() {
+        let mut fds = [PollFd::new(fifo, PollFlags::POLLOUT)];
+        let _ = poll(&mut fds, PollTimeout::from(100u16));
+        if fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLERR))
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// `SIGTERM`, `TERM`, `15` → signal.
+pub fn parse_signal(s: &str) -> Result<Signal, Error> {
+    let bad = || step_err("kill", format!("unknown signal {s:?}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| bad());
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    name.parse::<Signal>().map_err(|_| bad())
+}
+
+/// runtime.md#kill.
+pub fn kill_container(root: &Path, id: &str, sig: Signal, all: bool) -> Result<(), Error> {
+    let c = Container::load(root, id)?;
+    let status = c.status();
+    if status == Status::Stopped && !all {
+        return Err(step_err("kill", format!("container {id} is not running")));
+    }
+    if all {
+        let mut pids = c.record.cgroup.pids();
+        if pids.is_empty() && c.init_alive() {
+            pids.push(c.record.pid);
+        }
+        for p in pids {
+            let _ = kill(Pid::from_raw(p), sig);
+        }
+        return Ok(());
+    }
+    // Checked just before signalling: never signal a process that reused the init's pid.
+    if !c.init_alive() {
+        return Err(step_err("kill", format!("container {id} is not running")));
+    }
+    kill(Pid::from_raw(c.record.pid), sig)
+        .map_err(|e| step_err("kill", format!("signal pid {}: {e}", c.record.pid)))
+}
+
+fn wait_gone(c: &Container, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while c.init_alive() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    true
+}
+
+/// runtime.md#delete. A created (not started) container is deleted without --force, as runc
+/// does; a running one needs --force. `delete --force` also clears a container whose
+/// runtime died in the middle of create.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
+    let c = match Container::open(root, id) {
+        Ok(c) => c,
+        Err(StateError::NotFound(_)) if force => return Ok(()),
+        Err(StateError::Corrupt { .. } | StateError::Io { .. }) if force => {
+            // A create killed before its first record: nothing but the directory exists.
+            let dir = Container::dir_of(root, id)?;
+            let _ = fs::remove_dir_all(dir);
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match c.status() {
+        Status::Stopped => {}
+        Status::Running if !force => {
+            return Err(step_err(
+                "delete",
+                format!("cannot delete container {id} that is not stopped: running"),
+            ))
+        }
+        _ => {
+            let _ = kill(Pid::from_raw(c.record.pid), Signal::SIGKILL);
+            if !wait_gone(&c, Duration::from_secs(10)) {
+                return Err(step_err(
+                    "delete",
+                    format!("init {} of {id} did not die after SIGKILL", c.record.pid),
+                ));
+            }
+        }
+    }
+    destroy(&c)
+}
+
+/// Removes what a stopped container still holds: leftover processes in its cgroup, the
+/// cgroup, then runs poststop hooks (a failure only warns) and removes the state.
+pub fn destroy(c: &Container) -> Result<(), Error> {
+    let cg = &c.record.cgroup;
+    for _ in 0..3 {
+        let pids = cg.pids();
+        if pids.is_empty() {
+            break;
+        }
+        for p in pids {
+            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    cg.remove(false)?;
+    if let Err(e) = hooks::run_all(
+        "poststop",
+        &c.record.hooks.poststop,
+        &c.record.oci_state_json(Status::Stopped),
+    ) {
+        tracing::warn!("{e}");
+    }
+    fs::remove_dir_all(&c.dir)
+        .map_err(|e| step_err("delete", format!("remove {}: {e}", c.dir.display())))?;
+    Ok(())
+}
+
+/// The exit status of a waited-for init as a shell reports it: code, or 128 + signal.
+pub fn exit_code(status: nix::sys::wait::WaitStatus) -> Option<i32> {
+    use nix::sys::wait::WaitStatus as W;
+    match status {
+        W::Exited(_, code) => Some(code),
+        W::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}

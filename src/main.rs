@@ -1,0 +1,99 @@
+//! palisade's entry point: sanitize, parse, log, dispatch, and turn any error into one line.
+
+use clap::Parser;
+
+use palisade::cli::{Cli, Command, LogFormat};
+use palisade::{commands, logging, sanitize};
+
+fn version() -> String {
+    let v = libseccomp::ScmpVersion::current()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+        .unwrap_or_else(|_| "unknown".into());
+    format!(
+        "palisade version {}\nspec: {}\nlibseccomp: {v}",
+        env!("CARGO_PKG_VERSION"),
+        palisade::defaults::OCI_VERSION
+    )
+}
+
+fn main() {
+    let _ = sanitize::close_inherited_fds();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help is not an error; every usage error exits 1, as runc's do.
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if cli.version {
+        println!("{}", version());
+        return;
+    }
+    let Some(command) = &cli.command else {
+        let _ = <Cli as clap::CommandFactory>::command().print_help();
+        std::process::exit(1);
+    };
+    if matches!(command, Command::Create(_) | Command::Run(_)) {
+        if let Err(e) = sanitize::ensure_sealed_self() {
+            eprintln!("palisade: cannot re-execute from a sealed copy of itself (CVE-2019-5736 defence): {e}");
+            std::process::exit(1);
+        }
+    }
+    let format = match cli.log_format {
+        LogFormat::Text => logging::Format::Text,
+        LogFormat::Json => logging::Format::Json,
+    };
+    let to_file = match logging::init(cli.log.as_deref(), format, cli.debug) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!(
+                "palisade: open log {}: {e}",
+                cli.log
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("-"))
+                    .display()
+            );
+            std::process::exit(1);
+        }
+    };
+    match commands::dispatch(&cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let name = command_name(command);
+            let msg = format!("{name}: {}", one_line(&e));
+            tracing::error!("{msg}");
+            if to_file {
+                eprintln!("palisade: {msg}");
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The error and those of its causes that its own text does not already include.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg = format!("{msg}: {c}");
+        }
+    }
+    msg
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Create(_) => "create",
+        Command::Start(_) => "start",
+        Command::State(_) => "state",
+        Command::Kill(_) => "kill",
+        Command::Delete(_) => "delete",
+        Command::Run(_) => "run",
+        Command::List(_) => "list",
+        Command::Spec(_) => "spec",
+        Command::Features => "features",
+    }
+}

@@ -1,0 +1,395 @@
+//! The container's init: the child of the runtime, already in its new namespaces. It walks
+//! [`STEPS`] top to bottom, reports `Ready`, waits for `start`, and execs the user's process.
+//! Every failure names its step.
+
+use std::ffi::CString;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use super::sync::{Channel, Msg};
+use crate::hooks;
+use crate::isolate::{
+    caps, cgroups::Cgroup, console, fds, host, identity, limits, namespaces, nnp, resolve, rootfs,
+};
+use crate::spec::Plan;
+use crate::sys;
+
+/// What the init works with; owned by the forked child.
+pub struct Ctx<'a> {
+    pub plan: &'a Plan,
+    pub cgroup: &'a Cgroup,
+    pub chan: Channel,
+    /// Opened read-write by the runtime; `start` writes one byte into it.
+    pub fifo: OwnedFd,
+    /// Where the pty master goes when the process asks for a terminal.
+    pub console_socket: Option<OwnedFd>,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+    /// OCI state handed over with the createRuntime reply, for createContainer hooks.
+    pub state: String,
+    pub executable: Option<CString>,
+}
+
+pub type Step = fn(&mut Ctx) -> io::Result<()>;
+
+/// The order of the init, written once. Why this order:
+/// - mounts need the namespaces; hooks run where runtime-spec config.md#posix-platform-hooks
+///   puts them (createRuntime and createContainer after the mounts, before pivot_root);
+/// - the console needs the container's devpts, so it follows pivot_root;
+/// - masks and read-only paths come after every mount, so nothing is mounted over them;
+/// - sysctls are written while the process is still root with all capabilities;
+/// - rlimits and the oom score before dropping privileges (raising them needs privilege);
+/// - the bounding set is dropped while CAP_SETPCAP is held, then the uid changes with
+///   KEEPCAPS, then the capability sets are set exactly;
+/// - no_new_privs, then Landlock (which requires it, or CAP_SYS_ADMIN);
+/// - the executable and cwd are resolved as the final user, before `ready`, so that a
+///   missing program fails `create`, not `start`;
+/// - stray descriptors are closed last before waiting (CVE-2024-21626);
+/// - seccomp comes after `start` and the startContainer hooks, as the last step before
+///   execve, so the filter need not allow the runtime's own system calls.
+pub const STEPS: &[(&str, Step)] = &[
+    ("namespaces", step_namespaces),
+    ("rootfs", step_rootfs),
+    ("hooks_create_runtime", step_hooks_create_runtime),
+    ("hooks_create_container", step_hooks_create_container),
+    ("pivot_root", step_pivot_root),
+    ("console", step_console),
+    ("paths", step_paths),
+    ("host", step_host),
+    ("rlimits", step_rlimits),
+    // Slot for the isolation issue: user-namespace id mapping is written by the parent
+    // before `Proceed`; cgroup limits are applied by the parent before `Proceed` as well.
+    ("bounding_set", step_bounding_set),
+    ("identity", step_identity),
+    ("capabilities", step_capabilities),
+    ("no_new_privs", step_no_new_privs),
+    // Slot: Landlock (the isolation issue). Configs asking for it are refused by the plan.
+    ("landlock", step_landlock),
+    ("executable", step_executable),
+    ("cwd", step_cwd),
+    ("fds", step_fds),
+    ("ready", step_ready),
+    ("wait_start", step_wait_start),
+    ("hooks_start_container", step_hooks_start_container),
+    // Slot: seccomp (the isolation issue). Configs asking for it are refused by the plan.
+    ("seccomp", step_seccomp),
+];
+
+/// The step names in order (pinned by a test, shown by `palisade features`).
+pub fn step_names() -> Vec<&'static str> {
+    STEPS.iter().map(|(n, _)| *n).collect()
+}
+
+fn step_namespaces(c: &mut Ctx) -> io::Result<()> {
+    match c.chan.expect("proceed")? {
+        Msg::Proceed => {}
+        Msg::Abort { reason } => return Err(io::Error::other(reason)),
+        other => return Err(io::Error::other(format!("unexpected message {other:?}"))),
+    }
+    namespaces::enter(c.plan)
+}
+
+fn step_rootfs(c: &mut Ctx) -> io::Result<()> {
+    let root = rootfs::prepare(c.plan, c.cgroup)?;
+    // A missing cwd is created now, as root and inside the rootfs, as runc does.
+    resolve::open_or_create(root.as_fd(), &c.plan.process.cwd, resolve::Kind::Dir)
+        .map(drop)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("create cwd {}: {e}", c.plan.process.cwd.display()),
+            )
+        })
+}
+
+fn step_hooks_create_runtime(c: &mut Ctx) -> io::Result<()> {
+    if c.plan.hooks.prestart.is_empty()
+        && c.plan.hooks.create_runtime.is_empty()
+        && c.plan.hooks.create_container.is_empty()
+    {
+        return Ok(());
+    }
+    c.chan.send(&Msg::RunCreateRuntimeHooks)?;
+    match c.chan.expect("hooks done")? {
+        Msg::HooksDone { state } => {
+            c.state = state;
+            Ok(())
+        }
+        Msg::Abort { reason } => Err(io::Error::other(reason)),
+        other => Err(io::Error::other(format!("unexpected message {other:?}"))),
+    }
+}
+
+fn step_hooks_create_container(c: &mut Ctx) -> io::Result<()> {
+    hooks::run_all("createContainer", &c.plan.hooks.create_container, &c.state)
+        .map_err(io::Error::other)
+}
+
+fn step_pivot_root(c: &mut Ctx) -> io::Result<()> {
+    rootfs::pivot(&c.plan.rootfs, c.no_pivot)
+}
+
+fn step_console(c: &mut Ctx) -> io::Result<()> {
+    if !c.plan.process.terminal {
+        return Ok(());
+    }
+    let sock = c.console_socket.take().ok_or_else(|| {
+        io::Error::other("process.terminal is set but no console socket was given")
+    })?;
+    console::setup(sock.as_fd(), c.plan.process.console_size)
+}
+
+fn step_paths(c: &mut Ctx) -> io::Result<()> {
+    rootfs::mask_and_lock(c.plan)
+}
+
+fn step_host(c: &mut Ctx) -> io::Result<()> {
+    host::apply(c.plan)
+}
+
+fn step_rlimits(c: &mut Ctx) -> io::Result<()> {
+    limits::apply(&c.plan.process)
+}
+
+fn step_bounding_set(c: &mut Ctx) -> io::Result<()> {
+    caps::drop_bounding(&c.plan.process.caps)
+}
+
+fn step_identity(c: &mut Ctx) -> io::Result<()> {
+    identity::apply(&c.plan.process)
+}
+
+fn step_capabilities(c: &mut Ctx) -> io::Result<()> {
+    caps::apply(&c.plan.process.caps)
+}
+
+fn step_no_new_privs(c: &mut Ctx) -> io::Result<()> {
+    nnp::apply(c.plan.process.no_new_privileges)
+}
+
+fn step_landlock(_c: &mut Ctx) -> io::Result<()> {
+    Ok(())
+}
+
+fn step_executable(c: &mut Ctx) -> io::Result<()> {
+    let p = &c.plan.process;
+    let path = find_executable(&p.args[0], &p.env, &p.cwd)?;
+    c.executable =
+        Some(CString::new(path.into_os_string().into_encoded_bytes()).map_err(io::Error::other)?);
+    Ok(())
+}
+
+/// exec.LookPath as runc uses it: a name with a slash is taken as is, otherwise the
+/// container's PATH (or the default one) is searched for an executable file.
+fn find_executable(name: &str, env: &[String], cwd: &Path) -> io::Result<PathBuf> {
+    let is_exec = |p: &Path| {
+        nix::unistd::access(p, nix::unistd::AccessFlags::X_OK).is_ok()
+            && p.metadata().map(|m| m.is_file()).unwrap_or(false)
+    };
+    if name.contains('/') {
+        let p = if Path::new(name).is_absolute() {
+            PathBuf::from(name)
+        } else {
+            cwd.join(name)
+        };
+        if is_exec(&p) {
+            return Ok(PathBuf::from(name));
+        }
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("exec: {name:?}: no such executable file"),
+        ));
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let p = Path::new(dir).join(name);
+        if is_exec(&p) {
+            return Ok(p);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("exec: {name:?}: executable file not found in $PATH"),
+    ))
+}
+
+/// cwd is resolved inside the new root without magic links, and checked to be reachable
+/// from it: a cwd such as /proc/self/fd/N naming a leaked host directory is refused
+/// (CVE-2024-21626).
+fn step_cwd(c: &mut Ctx) -> io::Result<()> {
+    let cwd = &c.plan.process.cwd;
+    let root = resolve::open_root(Path::new("/"))?;
+    let dir = sys::openat2(
+        root.as_fd(),
+        &relative(cwd),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS,
+    )
+    .map_err(|e| io::Error::new(e.kind(), format!("cwd {}: {e}", cwd.display())))?;
+    nix::unistd::fchdir(dir.as_raw_fd()).map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("chdir {}: {e}", cwd.display()),
+        )
+    })?;
+    let now = std::env::current_dir()?;
+    if !now.is_absolute() || now.to_string_lossy().starts_with("(unreachable)") {
+        return Err(io::Error::other(format!(
+            "cwd {} is outside the container root (CVE-2024-21626)",
+            cwd.display()
+        )));
+    }
+    Ok(())
+}
+
+fn relative(p: &Path) -> PathBuf {
+    let r: PathBuf = p
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect();
+    if r.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        r
+    }
+}
+
+fn step_fds(c: &mut Ctx) -> io::Result<()> {
+    fds::close_stray(c.preserve_fds)
+}
+
+fn step_ready(c: &mut Ctx) -> io::Result<()> {
+    // From here on the init outlives `create`: it must not die with it.
+    sys::set_parent_death_signal(0)?;
+    c.chan.send(&Msg::Ready)
+}
+
+fn step_wait_start(c: &mut Ctx) -> io::Result<()> {
+    let mut byte = [0u8; 1];
+    let mut f = std::fs::File::from(c.fifo.try_clone()?);
+    loop {
+        match f.read(&mut byte) {
+            Ok(1) => return Ok(()),
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io::Error::new(e.kind(), format!("wait for start: {e}"))),
+        }
+    }
+}
+
+fn step_hooks_start_container(c: &mut Ctx) -> io::Result<()> {
+    hooks::run_all("startContainer", &c.plan.hooks.start_container, &c.state)
+        .map_err(io::Error::other)
+}
+
+fn step_seccomp(_c: &mut Ctx) -> io::Result<()> {
+    Ok(())
+}
+
+/// The child's whole life: returns only an exit status (the runtime sees it on failure).
+pub fn run(mut ctx: Ctx) -> i32 {
+    // Until execve nobody, the container's own processes included, may open our
+    // /proc/PID/exe or memory (CVE-2019-5736 class); execve resets this.
+    let _ = sys::set_dumpable(false);
+    let _ = sys::set_parent_death_signal(libc::SIGKILL);
+    sys::reset_signals();
+    for (name, step) in STEPS {
+        if let Err(e) = step(&mut ctx) {
+            report(&ctx, name, &e.to_string());
+            return 1;
+        }
+    }
+    let exe = ctx.executable.take().expect("executable step ran");
+    let args: Vec<CString> = ctx
+        .plan
+        .process
+        .args
+        .iter()
+        .filter_map(|a| CString::new(a.as_str()).ok())
+        .collect();
+    let env: Vec<CString> = ctx
+        .plan
+        .process
+        .env
+        .iter()
+        .filter_map(|a| CString::new(a.as_str()).ok())
+        .collect();
+    let err = nix::unistd::execve(&exe, &args, &env).unwrap_err();
+    report(
+        &ctx,
+        "exec",
+        &format!("exec {}: {err}", exe.to_string_lossy()),
+    );
+    127
+}
+
+/// Before `ready` the runtime is listening; after it the error goes to the container's
+/// stderr, which is where the workload's own output goes too.
+fn report(ctx: &Ctx, step: &str, error: &str) {
+    let sent = ctx
+        .chan
+        .send(&Msg::Failed {
+            step: step.to_owned(),
+            error: error.to_owned(),
+        })
+        .is_ok();
+    if !sent
+        || step == "wait_start"
+        || step == "hooks_start_container"
+        || step == "seccomp"
+        || step == "exec"
+    {
+        eprintln!("palisade init: {step}: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The order is part of the security design (see STEPS); changing it must be deliberate.
+    #[test]
+    fn step_order_is_pinned() {
+        assert_eq!(
+            step_names(),
+            vec![
+                "namespaces",
+                "rootfs",
+                "hooks_create_runtime",
+                "hooks_create_container",
+                "pivot_root",
+                "console",
+                "paths",
+                "host",
+                "rlimits",
+                "bounding_set",
+                "identity",
+                "capabilities",
+                "no_new_privs",
+                "landlock",
+                "executable",
+                "cwd",
+                "fds",
+                "ready",
+                "wait_start",
+                "hooks_start_container",
+                "seccomp",
+            ]
+        );
+    }
+
+    #[test]
+    fn path_lookup() {
+        let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
+        assert!(find_executable("sh", &env, Path::new("/"))
+            .unwrap()
+            .ends_with("sh"));
+        let e = find_executable("no-such-program-x", &env, Path::new("/")).unwrap_err();
+        assert!(e.to_string().contains("not found in $PATH"));
+    }
+}

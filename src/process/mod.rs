@@ -1,0 +1,6 @@
+//! The container's process: spawned by the runtime (spawn), set up by the init (init), the
+//! two talking over one typed channel (sync).
+
+pub mod init;
+pub mod spawn;
+pub mod sync;

@@ -1,0 +1,116 @@
+//! The runtime's side of starting an init: clone it into its namespaces, place it in its
+//! cgroup, answer its requests, and return once it reports `Ready`.
+
+use std::io;
+use std::os::fd::OwnedFd;
+
+use super::init::{self, Ctx};
+use super::sync::{Channel, Msg};
+use crate::isolate::cgroups::Cgroup;
+use crate::isolate::namespaces::ChildrenIn;
+use crate::spec::Plan;
+use crate::sys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("spawn init: {0}")]
+    Clone(io::Error),
+    #[error("init step {step}: {error}")]
+    Step { step: String, error: String },
+    #[error("{0}")]
+    Runtime(String),
+    #[error("talk to init: {0}")]
+    Channel(io::Error),
+}
+
+pub struct SpawnOptions {
+    pub fifo: OwnedFd,
+    pub console_socket: Option<OwnedFd>,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+}
+
+/// A running init that has not reported `Ready` yet.
+pub struct Pending {
+    pub pid: i32,
+    chan: Channel,
+}
+
+/// Clones the init. New namespaces come from the clone flags, except the cgroup namespace,
+/// which the init unshares after the runtime has moved it into its cgroup. Pid (and time)
+/// namespaces given by path are entered for the child only.
+pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions) -> Result<Pending, SpawnError> {
+    let (ours, theirs) = Channel::pair().map_err(SpawnError::Clone)?;
+    let flags = plan.new_namespace_flags() & !libc::CLONE_NEWCGROUP & !libc::CLONE_NEWTIME;
+    let children_in = ChildrenIn::enter(plan).map_err(SpawnError::Clone)?;
+    let mut theirs = Some(theirs);
+    let mut opts = Some(opts);
+    let pid = sys::clone_into(flags, || {
+        let opts = opts.take().expect("once");
+        init::run(Ctx {
+            plan,
+            cgroup,
+            chan: theirs.take().expect("once"),
+            fifo: opts.fifo,
+            console_socket: opts.console_socket,
+            no_pivot: opts.no_pivot,
+            preserve_fds: opts.preserve_fds,
+            state: String::new(),
+            executable: None,
+        })
+    })
+    .map_err(SpawnError::Clone)?;
+    drop(children_in);
+    // Our copies of the init's descriptors close here (the clone has its own).
+    drop(theirs);
+    drop(opts);
+    Ok(Pending { pid, chan: ours })
+}
+
+impl Pending {
+    /// Lets the init go on (its cgroup is ready).
+    pub fn proceed(&self) -> Result<(), SpawnError> {
+        self.chan.send(&Msg::Proceed).map_err(SpawnError::Channel)
+    }
+
+    /// Stops the init before it starts anything.
+    pub fn abort(&self, reason: &str) {
+        let _ = self.chan.send(&Msg::Abort {
+            reason: reason.into(),
+        });
+    }
+
+    /// Serves the init until `Ready`. `create_runtime_hooks` runs the prestart and
+    /// createRuntime hooks and returns the state JSON for the createContainer hooks.
+    pub fn wait_ready(
+        &self,
+        mut create_runtime_hooks: impl FnMut() -> Result<String, String>,
+    ) -> Result<(), SpawnError> {
+        loop {
+            match self.chan.recv().map_err(SpawnError::Channel)? {
+                Some(Msg::Ready) => return Ok(()),
+                Some(Msg::RunCreateRuntimeHooks) => match create_runtime_hooks() {
+                    Ok(state) => self
+                        .chan
+                        .send(&Msg::HooksDone { state })
+                        .map_err(SpawnError::Channel)?,
+                    Err(e) => {
+                        self.abort(&e);
+                        return Err(SpawnError::Runtime(e));
+                    }
+                },
+                Some(Msg::Failed { step, error }) => return Err(SpawnError::Step { step, error }),
+                Some(other) => {
+                    return Err(SpawnError::Runtime(format!(
+                        "unexpected message from init: {other:?}"
+                    )))
+                }
+                None => {
+                    return Err(SpawnError::Runtime(
+                        "init exited before it was ready".into(),
+                    ))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The one channel between the runtime and the container's init: a SOCK_SEQPACKET pair
+//! carrying [`Msg`], one JSON message per packet, each request answered by a named reply.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Msg {
+    /// runtime → init: you are in your cgroup; go on with the steps.
+    Proceed,
+    /// init → runtime: mounts are in place; run prestart and createRuntime hooks.
+    RunCreateRuntimeHooks,
+    /// runtime → init: those hooks passed; `state` is the OCI state for createContainer hooks.
+    HooksDone { state: String },
+    /// runtime → init: stop here (a hook failed); the init exits.
+    Abort { reason: String },
+    /// init → runtime: every step before `wait_start` is done.
+    Ready,
+    /// init → runtime: `step` failed.
+    Failed { step: String, error: String },
+}
+
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+impl Channel {
+    /// A connected pair: (runtime side, init side), both close-on-exec.
+    pub fn pair() -> io::Result<(Channel, Channel)> {
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )?;
+        Ok((Channel { fd: a }, Channel { fd: b }))
+    }
+
+    pub fn send(&self, msg: &Msg) -> io::Result<()> {
+        let bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
+        send(self.fd.as_raw_fd(), &bytes, MsgFlags::MSG_NOSIGNAL)?;
+        Ok(())
+    }
+
+    /// The next message, or None when the other side has closed.
+    pub fn recv(&self) -> io::Result<Option<Msg>> {
+        let mut buf = vec![0u8; 1 << 16];
+        let n = loop {
+            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => break other?,
+            }
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        serde_json::from_slice(&buf[..n])
+            .map(Some)
+            .map_err(io::Error::other)
+    }
+
+    /// The next message, which must be one of the replies the caller expects.
+    pub fn expect(&self, what: &str) -> io::Result<Msg> {
+        self.recv()?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("peer closed while waiting for {what}"),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_and_eof_is_none() {
+        let (a, b) = Channel::pair().unwrap();
+        let m = Msg::Failed {
+            step: "rootfs".into(),
+            error: "boom".into(),
+        };
+        a.send(&m).unwrap();
+        a.send(&Msg::Ready).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(m));
+        assert_eq!(b.expect("ready").unwrap(), Msg::Ready);
+        drop(a);
+        assert_eq!(b.recv().unwrap(), None);
+    }
+}

@@ -1,0 +1,1014 @@
+//! config.json → [`Plan`]: one validated description of the container that the policy check
+//! and every later step read. Nothing here touches the system beyond reading the bundle.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::MsFlags;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::isolate::mounts::MountOptions;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("parse {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{field}: {why}")]
+    Invalid { field: String, why: String },
+}
+
+fn invalid(field: impl Into<String>, why: impl Into<String>) -> SpecError {
+    SpecError::Invalid {
+        field: field.into(),
+        why: why.into(),
+    }
+}
+
+/// The namespace kinds of runtime-spec config-linux.md#namespaces, with their CLONE_* flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NsKind {
+    Pid,
+    Network,
+    Mount,
+    Ipc,
+    Uts,
+    User,
+    Cgroup,
+    Time,
+}
+
+impl NsKind {
+    pub const ALL: [NsKind; 8] = [
+        NsKind::User,
+        NsKind::Pid,
+        NsKind::Network,
+        NsKind::Ipc,
+        NsKind::Uts,
+        NsKind::Mount,
+        NsKind::Cgroup,
+        NsKind::Time,
+    ];
+
+    pub fn clone_flag(self) -> i32 {
+        match self {
+            NsKind::Pid => libc::CLONE_NEWPID,
+            NsKind::Network => libc::CLONE_NEWNET,
+            NsKind::Mount => libc::CLONE_NEWNS,
+            NsKind::Ipc => libc::CLONE_NEWIPC,
+            NsKind::Uts => libc::CLONE_NEWUTS,
+            NsKind::User => libc::CLONE_NEWUSER,
+            NsKind::Cgroup => libc::CLONE_NEWCGROUP,
+            NsKind::Time => libc::CLONE_NEWTIME,
+        }
+    }
+
+    /// The spec's name, which is also the runtime-spec `type` value.
+    pub fn spec_name(self) -> &'static str {
+        match self {
+            NsKind::Pid => "pid",
+            NsKind::Network => "network",
+            NsKind::Mount => "mount",
+            NsKind::Ipc => "ipc",
+            NsKind::Uts => "uts",
+            NsKind::User => "user",
+            NsKind::Cgroup => "cgroup",
+            NsKind::Time => "time",
+        }
+    }
+
+    /// The file under /proc/PID/ns/.
+    pub fn proc_name(self) -> &'static str {
+        match self {
+            NsKind::Network => "net",
+            NsKind::Mount => "mnt",
+            other => other.spec_name(),
+        }
+    }
+
+    fn from_oci(t: LinuxNamespaceType) -> NsKind {
+        match t {
+            LinuxNamespaceType::Pid => NsKind::Pid,
+            LinuxNamespaceType::Network => NsKind::Network,
+            LinuxNamespaceType::Mount => NsKind::Mount,
+            LinuxNamespaceType::Ipc => NsKind::Ipc,
+            LinuxNamespaceType::Uts => NsKind::Uts,
+            LinuxNamespaceType::User => NsKind::User,
+            LinuxNamespaceType::Cgroup => NsKind::Cgroup,
+            LinuxNamespaceType::Time => NsKind::Time,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub kind: NsKind,
+    /// Join this namespace instead of creating one.
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// Absolute path inside the container.
+    pub destination: PathBuf,
+    pub typ: String,
+    pub source: Option<PathBuf>,
+    pub options: MountOptions,
+}
+
+impl Mount {
+    pub fn is_bind(&self) -> bool {
+        self.options.flags.contains(MsFlags::MS_BIND) || self.typ == "bind"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub path: PathBuf,
+    /// 'c', 'b', 'u' or 'p'.
+    pub kind: char,
+    pub major: u64,
+    pub minor: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// One rule of linux.resources.devices (config-linux.md#allowed-device-list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRule {
+    pub allow: bool,
+    /// 'a', 'c' or 'b'.
+    pub kind: char,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
+}
+
+impl DeviceRule {
+    /// The line for a v1 devices.allow / devices.deny file.
+    pub fn v1_line(&self) -> String {
+        let n = |v: Option<i64>| v.map_or("*".to_string(), |v| v.to_string());
+        format!(
+            "{} {}:{} {}",
+            self.kind,
+            n(self.major),
+            n(self.minor),
+            self.access
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Hook {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default)]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    pub prestart: Vec<Hook>,
+    pub create_runtime: Vec<Hook>,
+    pub create_container: Vec<Hook>,
+    pub start_container: Vec<Hook>,
+    pub poststart: Vec<Hook>,
+    pub poststop: Vec<Hook>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CapSets {
+    pub bounding: Vec<caps::Capability>,
+    pub effective: Vec<caps::Capability>,
+    pub permitted: Vec<caps::Capability>,
+    pub inheritable: Vec<caps::Capability>,
+    pub ambient: Vec<caps::Capability>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rlimit {
+    pub name: String,
+    pub resource: i32,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub terminal: bool,
+    pub console_size: Option<(u16, u16)>,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub umask: Option<u32>,
+    pub caps: CapSets,
+    pub rlimits: Vec<Rlimit>,
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+}
+
+/// The validated container: absolute paths, parsed mount options, known namespaces.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub oci_version: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub rootfs_readonly: bool,
+    pub process: Process,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub mounts: Vec<Mount>,
+    pub namespaces: Vec<Namespace>,
+    pub rootfs_propagation: MsFlags,
+    pub masked_paths: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+    pub devices: Vec<Device>,
+    pub sysctl: BTreeMap<String, String>,
+    pub hooks: Hooks,
+    pub annotations: BTreeMap<String, String>,
+    pub cgroups_path: Option<PathBuf>,
+    /// linux.resources.devices followed by the devices every container may use.
+    pub device_rules: Vec<DeviceRule>,
+    /// linux.timeOffsets: (clock, seconds, nanoseconds) for a new time namespace.
+    pub time_offsets: Vec<(String, i64, u32)>,
+    /// Layers the init cannot apply yet are kept here so that create refuses them.
+    pub unsupported: Vec<String>,
+}
+
+impl Plan {
+    pub fn namespace(&self, kind: NsKind) -> Option<&Namespace> {
+        self.namespaces.iter().find(|n| n.kind == kind)
+    }
+
+    /// Namespaces to be created (not joined): their CLONE_* flags.
+    pub fn new_namespace_flags(&self) -> i32 {
+        self.namespaces
+            .iter()
+            .filter(|n| n.path.is_none())
+            .fold(0, |f, n| f | n.kind.clone_flag())
+    }
+}
+
+/// Reads `<bundle>/config.json` and validates it into a [`Plan`].
+pub fn load(bundle: &Path) -> Result<Plan, SpecError> {
+    let bundle = std::path::absolute(bundle).map_err(|source| SpecError::Read {
+        path: bundle.to_path_buf(),
+        source,
+    })?;
+    let path = bundle.join("config.json");
+    let text = std::fs::read(&path).map_err(|source| SpecError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let spec: Spec = serde_json::from_slice(&text).map_err(|source| SpecError::Parse {
+        path: path.clone(),
+        source,
+    })?;
+    plan(&spec, &bundle)
+}
+
+/// Validates a parsed spec into a [`Plan`]; `bundle` must be absolute.
+pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| invalid("root", "missing: the bundle must name its root filesystem"))?;
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    let rootfs = std::fs::canonicalize(&rootfs).map_err(|e| {
+        invalid(
+            "root.path",
+            format!("rootfs {} is not usable: {e}", rootfs.display()),
+        )
+    })?;
+    if !rootfs.is_dir() {
+        return Err(invalid(
+            "root.path",
+            format!("{} is not a directory", rootfs.display()),
+        ));
+    }
+
+    let linux = spec.linux().clone().unwrap_or_default();
+    let process = process(spec)?;
+    let namespaces = namespaces(linux.namespaces().as_deref().unwrap_or_default())?;
+    let mut unsupported = Vec::new();
+
+    let mut mounts = Vec::new();
+    for (i, m) in spec
+        .mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let field = format!("mounts[{i}]");
+        let destination = container_path(m.destination(), &format!("{field}.destination"))?;
+        let options = MountOptions::parse(m.options().as_deref().unwrap_or_default());
+        if m.uid_mappings().is_some() || m.gid_mappings().is_some() || options.idmap {
+            unsupported.push(format!("{field}: idmapped mounts"));
+        }
+        let typ = m.typ().clone().unwrap_or_default();
+        let mount = Mount {
+            destination,
+            source: m.source().clone(),
+            typ,
+            options,
+        };
+        if mount.is_bind() {
+            match &mount.source {
+                Some(s) if s.is_absolute() => {}
+                Some(s) => {
+                    // Relative bind sources are relative to the bundle, as runc does.
+                    let abs = bundle.join(s);
+                    mounts.push(Mount {
+                        source: Some(abs),
+                        ..mount
+                    });
+                    continue;
+                }
+                None => {
+                    return Err(invalid(
+                        format!("{field}.source"),
+                        "a bind mount needs a source",
+                    ))
+                }
+            }
+        } else if mount.typ.is_empty() {
+            return Err(invalid(format!("{field}.type"), "missing mount type"));
+        }
+        mounts.push(mount);
+    }
+
+    let rootfs_propagation = match linux.rootfs_propagation().as_deref() {
+        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        Some(p) => crate::isolate::mounts::propagation_flag(p)
+            .ok_or_else(|| invalid("linux.rootfsPropagation", format!("unknown value {p:?}")))?,
+    };
+
+    let mut devices = Vec::new();
+    for (i, d) in linux
+        .devices()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        use oci_spec::runtime::LinuxDeviceType as T;
+        let field = format!("linux.devices[{i}]");
+        let kind = match d.typ() {
+            T::C | T::U => 'c',
+            T::B => 'b',
+            T::P => 'p',
+            T::A => {
+                return Err(invalid(
+                    format!("{field}.type"),
+                    "type 'a' is not a device node",
+                ))
+            }
+        };
+        let path = container_path(d.path(), &format!("{field}.path"))?;
+        if !path.starts_with("/dev") {
+            return Err(invalid(
+                format!("{field}.path"),
+                "devices must live under /dev",
+            ));
+        }
+        devices.push(Device {
+            path,
+            kind,
+            major: u64::try_from(d.major()).map_err(|_| invalid(&field, "negative major"))?,
+            minor: u64::try_from(d.minor()).map_err(|_| invalid(&field, "negative minor"))?,
+            mode: d.file_mode().unwrap_or(0o666),
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        });
+    }
+
+    let paths = |v: &Option<Vec<String>>, field: &str| -> Result<Vec<PathBuf>, SpecError> {
+        v.as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| container_path(Path::new(p), &format!("{field}[{i}]")))
+            .collect()
+    };
+    let masked_paths = paths(linux.masked_paths(), "linux.maskedPaths")?;
+    let readonly_paths = paths(linux.readonly_paths(), "linux.readonlyPaths")?;
+
+    let sysctl: BTreeMap<String, String> = linux
+        .sysctl()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for key in sysctl.keys() {
+        validate_sysctl(key, &namespaces)?;
+    }
+
+    let has_new = |k: NsKind| namespaces.iter().any(|n| n.kind == k);
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has_new(NsKind::Uts) {
+        return Err(invalid(
+            "hostname",
+            "setting the hostname needs a uts namespace",
+        ));
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has_new(NsKind::Uts) {
+        return Err(invalid(
+            "domainname",
+            "setting the domainname needs a uts namespace",
+        ));
+    }
+    if !has_new(NsKind::Mount) {
+        return Err(invalid(
+            "linux.namespaces",
+            "a mount namespace is required: palisade never mounts in the host's namespace",
+        ));
+    }
+
+    // Layers that issue-3 steps apply; until then a config asking for them is refused rather
+    // than silently run without them (fail closed).
+    if linux.seccomp().is_some() {
+        unsupported.push("linux.seccomp".into());
+    }
+    if namespaces.iter().any(|n| n.kind == NsKind::User)
+        || linux.uid_mappings().is_some()
+        || linux.gid_mappings().is_some()
+    {
+        unsupported
+            .push("user namespaces (linux.namespaces user, uidMappings, gidMappings)".into());
+    }
+    let mut time_offsets = Vec::new();
+    for (clock, o) in linux.time_offsets().clone().unwrap_or_default() {
+        if clock != "monotonic" && clock != "boottime" {
+            return Err(invalid(
+                format!("linux.timeOffsets.{clock}"),
+                "only monotonic and boottime can be offset",
+            ));
+        }
+        time_offsets.push((clock, o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)));
+    }
+    time_offsets.sort();
+    if !time_offsets.is_empty()
+        && !namespaces
+            .iter()
+            .any(|n| n.kind == NsKind::Time && n.path.is_none())
+    {
+        return Err(invalid("linux.timeOffsets", "needs a new time namespace"));
+    }
+    let device_rules = match linux.resources() {
+        None => vec![],
+        Some(r) => {
+            resources_unsupported(r, &mut unsupported);
+            device_rules(r, &devices)?
+        }
+    };
+    if let Some(p) = spec.process() {
+        if p.apparmor_profile()
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+        {
+            unsupported.push("process.apparmorProfile (AppArmor is not available)".into());
+        }
+        if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
+            unsupported.push("process.selinuxLabel (SELinux is not active)".into());
+        }
+    }
+
+    let hooks = hooks(spec);
+    Ok(Plan {
+        oci_version: spec.version().clone(),
+        bundle: bundle.to_path_buf(),
+        rootfs,
+        rootfs_readonly: root.readonly().unwrap_or(false),
+        process,
+        hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
+        domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
+        mounts,
+        namespaces,
+        rootfs_propagation,
+        masked_paths,
+        readonly_paths,
+        devices,
+        sysctl,
+        hooks,
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        cgroups_path: linux.cgroups_path().clone(),
+        device_rules,
+        time_offsets,
+        unsupported,
+    })
+}
+
+/// A path inside the container: absolute, without `..` (the runtime-spec requires absolute
+/// destinations; `..` could only be used to aim outside the rootfs).
+fn container_path(p: &Path, field: &str) -> Result<PathBuf, SpecError> {
+    if !p.is_absolute() {
+        return Err(invalid(
+            field,
+            format!("{} is not an absolute path", p.display()),
+        ));
+    }
+    if p.components().any(|c| c == Component::ParentDir) {
+        return Err(invalid(field, format!("{} contains '..'", p.display())));
+    }
+    Ok(p.to_path_buf())
+}
+
+fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Vec<Namespace>, SpecError> {
+    let mut out: Vec<Namespace> = Vec::new();
+    for (i, n) in list.iter().enumerate() {
+        let kind = NsKind::from_oci(n.typ());
+        if out.iter().any(|o| o.kind == kind) {
+            return Err(invalid(
+                format!("linux.namespaces[{i}]"),
+                format!("namespace {} is listed twice", kind.spec_name()),
+            ));
+        }
+        let path = n.path().clone().filter(|p| !p.as_os_str().is_empty());
+        if let Some(p) = &path {
+            if !p.is_absolute() {
+                return Err(invalid(
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{} is not absolute", p.display()),
+                ));
+            }
+        }
+        out.push(Namespace { kind, path });
+    }
+    Ok(out)
+}
+
+fn process(spec: &Spec) -> Result<Process, SpecError> {
+    let p = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| invalid("process", "missing: create needs a process to run"))?;
+    let args = p.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err(invalid(
+            "process.args",
+            "must name at least the program to run",
+        ));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(invalid(
+            "process.cwd",
+            format!("{} is not an absolute path", p.cwd().display()),
+        ));
+    }
+    let env = p.env().clone().unwrap_or_default();
+    for (i, e) in env.iter().enumerate() {
+        if !e.contains('=') || e.contains('\0') {
+            return Err(invalid(
+                format!("process.env[{i}]"),
+                format!("{e:?} is not KEY=VALUE"),
+            ));
+        }
+    }
+    let caps = match p.capabilities() {
+        None => CapSets::default(),
+        Some(c) => CapSets {
+            bounding: capset(c.bounding())?,
+            effective: capset(c.effective())?,
+            permitted: capset(c.permitted())?,
+            inheritable: capset(c.inheritable())?,
+            ambient: capset(c.ambient())?,
+        },
+    };
+    let mut rlimits = Vec::new();
+    for (i, r) in p
+        .rlimits()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let name = serde_json::to_value(r.typ())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let resource = rlimit_resource(&name).ok_or_else(|| {
+            invalid(
+                format!("process.rlimits[{i}].type"),
+                format!("unknown rlimit {name}"),
+            )
+        })?;
+        if r.soft() > r.hard() {
+            return Err(invalid(
+                format!("process.rlimits[{i}]"),
+                format!(
+                    "{name}: soft limit {} exceeds hard limit {}",
+                    r.soft(),
+                    r.hard()
+                ),
+            ));
+        }
+        if rlimits.iter().any(|x: &Rlimit| x.resource == resource) {
+            return Err(invalid(
+                format!("process.rlimits[{i}]"),
+                format!("{name} is listed twice"),
+            ));
+        }
+        rlimits.push(Rlimit {
+            name,
+            resource,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    let user = p.user();
+    Ok(Process {
+        terminal: p.terminal().unwrap_or(false),
+        console_size: p.console_size().map(|b| {
+            (
+                b.height().min(u16::MAX as u64) as u16,
+                b.width().min(u16::MAX as u64) as u16,
+            )
+        }),
+        args,
+        env,
+        cwd: p.cwd().clone(),
+        uid: user.uid(),
+        gid: user.gid(),
+        additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        umask: user.umask(),
+        caps,
+        rlimits,
+        no_new_privileges: p.no_new_privileges().unwrap_or(false),
+        oom_score_adj: p.oom_score_adj(),
+    })
+}
+
+fn capset(
+    set: &Option<oci_spec::runtime::Capabilities>,
+) -> Result<Vec<caps::Capability>, SpecError> {
+    let mut out: Vec<caps::Capability> = set
+        .iter()
+        .flatten()
+        .map(|c| {
+            let name = c.to_string();
+            let name = if name.starts_with("CAP_") {
+                name
+            } else {
+                format!("CAP_{name}")
+            };
+            name.parse::<caps::Capability>()
+                .map_err(|_| invalid("process.capabilities", format!("unknown capability {name}")))
+        })
+        .collect::<Result<_, _>>()?;
+    out.sort_by_key(|c| c.index());
+    out.dedup();
+    Ok(out)
+}
+
+/// RLIMIT_* name → resource number (getrlimit(2)).
+pub fn rlimit_resource(name: &str) -> Option<i32> {
+    Some(match name {
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        _ => return None,
+    } as i32)
+}
+
+/// runc's sysctl rules (libcontainer/configs/validate): only namespaced keys, and only when
+/// the container has its own namespace of that kind.
+fn validate_sysctl(key: &str, ns: &[Namespace]) -> Result<(), SpecError> {
+    let field = format!("linux.sysctl[{key:?}]");
+    if key.is_empty() || key.contains("..") || key.starts_with('/') || key.contains('\0') {
+        return Err(invalid(field, "not a sysctl name"));
+    }
+    let own = |k: NsKind| ns.iter().any(|n| n.kind == k);
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let k = key.replace('/', ".");
+    if IPC.contains(&k.as_str()) || k.starts_with("fs.mqueue.") {
+        if own(NsKind::Ipc) {
+            return Ok(());
+        }
+        return Err(invalid(field, "needs an ipc namespace"));
+    }
+    if k.starts_with("net.") {
+        if own(NsKind::Network) {
+            return Ok(());
+        }
+        return Err(invalid(field, "needs a network namespace"));
+    }
+    if k == "kernel.hostname" || k == "kernel.domainname" {
+        return Err(invalid(
+            field,
+            "set hostname/domainname in the config instead",
+        ));
+    }
+    Err(invalid(
+        field,
+        "not a namespaced sysctl: it would change the host for every container",
+    ))
+}
+
+/// Limits come with the isolation layer; until then a config asking for one is refused.
+fn resources_unsupported(r: &oci_spec::runtime::LinuxResources, out: &mut Vec<String>) {
+    let set = |v: serde_json::Value| {
+        !(v.is_null() || v == serde_json::json!({}) || v == serde_json::json!([]))
+    };
+    let fields = [
+        (
+            "memory",
+            serde_json::to_value(r.memory()).unwrap_or_default(),
+        ),
+        ("cpu", serde_json::to_value(r.cpu()).unwrap_or_default()),
+        ("pids", serde_json::to_value(r.pids()).unwrap_or_default()),
+        (
+            "blockIO",
+            serde_json::to_value(r.block_io()).unwrap_or_default(),
+        ),
+        (
+            "hugepageLimits",
+            serde_json::to_value(r.hugepage_limits()).unwrap_or_default(),
+        ),
+        (
+            "network",
+            serde_json::to_value(r.network()).unwrap_or_default(),
+        ),
+        ("rdma", serde_json::to_value(r.rdma()).unwrap_or_default()),
+        (
+            "unified",
+            serde_json::to_value(r.unified()).unwrap_or_default(),
+        ),
+    ];
+    for (name, v) in fields {
+        if set(v) {
+            out.push(format!("linux.resources.{name}"));
+        }
+    }
+}
+
+/// The spec's rules, then (as runc does) the devices every container needs, then the
+/// devices the spec creates: a deny-all in the spec still leaves /dev/null usable.
+fn device_rules(
+    r: &oci_spec::runtime::LinuxResources,
+    devices: &[Device],
+) -> Result<Vec<DeviceRule>, SpecError> {
+    use oci_spec::runtime::LinuxDeviceType as T;
+    let mut out = Vec::new();
+    let list = r.devices().as_deref().unwrap_or_default();
+    if list.is_empty() {
+        return Ok(out);
+    }
+    for (i, d) in list.iter().enumerate() {
+        let kind = match d.typ().unwrap_or(T::A) {
+            T::A => 'a',
+            T::C | T::U => 'c',
+            T::B => 'b',
+            T::P => {
+                return Err(invalid(
+                    format!("linux.resources.devices[{i}].type"),
+                    "'p' has no device rule",
+                ))
+            }
+        };
+        let access = d.access().clone().unwrap_or_else(|| "rwm".into());
+        if access.is_empty() || !access.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+            return Err(invalid(
+                format!("linux.resources.devices[{i}].access"),
+                format!("{access:?} is not a subset of rwm"),
+            ));
+        }
+        out.push(DeviceRule {
+            allow: d.allow(),
+            kind,
+            major: d.major(),
+            minor: d.minor(),
+            access,
+        });
+    }
+    let rule = |kind, major, minor: Option<i64>, access: &str| DeviceRule {
+        allow: true,
+        kind,
+        major,
+        minor,
+        access: access.into(),
+    };
+    out.push(rule('c', None, None, "m"));
+    out.push(rule('b', None, None, "m"));
+    for (ma, mi) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 1),
+        (5, 2),
+    ] {
+        out.push(rule('c', Some(ma), Some(mi), "rwm"));
+    }
+    out.push(rule('c', Some(136), None, "rwm"));
+    for d in devices.iter().filter(|d| d.kind != 'p') {
+        out.push(rule(
+            d.kind,
+            Some(d.major as i64),
+            Some(d.minor as i64),
+            "rwm",
+        ));
+    }
+    Ok(out)
+}
+
+fn hooks(spec: &Spec) -> Hooks {
+    let Some(h) = spec.hooks() else {
+        return Hooks::default();
+    };
+    let conv = |v: &Option<Vec<oci_spec::runtime::Hook>>| -> Vec<Hook> {
+        v.as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|h| Hook {
+                path: h.path().clone(),
+                args: h.args().clone().unwrap_or_default(),
+                env: h.env().clone().unwrap_or_default(),
+                timeout: h
+                    .timeout()
+                    .and_then(|t| u64::try_from(t).ok())
+                    .filter(|t| *t > 0),
+            })
+            .collect()
+    };
+    #[allow(deprecated)]
+    let prestart = conv(h.prestart());
+    Hooks {
+        prestart,
+        create_runtime: conv(h.create_runtime()),
+        create_container: conv(h.create_container()),
+        start_container: conv(h.start_container()),
+        poststart: conv(h.poststart()),
+        poststop: conv(h.poststop()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle_with(config: serde_json::Value) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("rootfs")).unwrap();
+        std::fs::write(d.path().join("config.json"), config.to_string()).unwrap();
+        d
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": "1.2.0",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+            "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}, {"type": "uts"}]},
+            "hostname": "box"
+        })
+    }
+
+    #[test]
+    fn valid_config_becomes_plan() {
+        let d = bundle_with(base());
+        let plan = load(d.path()).unwrap();
+        assert_eq!(plan.process.args, vec!["sh"]);
+        assert!(plan.rootfs.is_absolute());
+        assert_eq!(plan.hostname.as_deref(), Some("box"));
+        assert_eq!(
+            plan.new_namespace_flags(),
+            libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS
+        );
+        assert!(plan.unsupported.is_empty());
+    }
+
+    #[test]
+    fn unknown_namespace_is_a_parse_error() {
+        let mut c = base();
+        c["linux"]["namespaces"] = serde_json::json!([{"type": "bogus"}]);
+        let d = bundle_with(c);
+        let e = load(d.path()).unwrap_err().to_string();
+        assert!(e.contains("config.json") && e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn missing_rootfs_names_the_field() {
+        let mut c = base();
+        c["root"]["path"] = "nowhere".into();
+        let d = bundle_with(c);
+        let e = load(d.path()).unwrap_err().to_string();
+        assert!(e.starts_with("root.path"), "{e}");
+    }
+
+    #[test]
+    fn relative_or_dotdot_destinations_are_refused() {
+        for dest in ["relative", "/a/../../etc"] {
+            let mut c = base();
+            c["mounts"] =
+                serde_json::json!([{"destination": dest, "type": "tmpfs", "source": "tmpfs"}]);
+            let d = bundle_with(c);
+            let e = load(d.path()).unwrap_err().to_string();
+            assert!(e.starts_with("mounts[0].destination"), "{e}");
+        }
+    }
+
+    #[test]
+    fn hostname_needs_uts_namespace() {
+        let mut c = base();
+        c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);
+        let d = bundle_with(c);
+        assert!(load(d.path())
+            .unwrap_err()
+            .to_string()
+            .starts_with("hostname"));
+    }
+
+    #[test]
+    fn duplicate_namespace_is_refused() {
+        let mut c = base();
+        c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "mount"}]);
+        let d = bundle_with(c);
+        assert!(load(d.path()).unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn sysctl_rules_follow_namespaces() {
+        let ns = vec![Namespace {
+            kind: NsKind::Ipc,
+            path: None,
+        }];
+        assert!(validate_sysctl("kernel.shmmax", &ns).is_ok());
+        assert!(validate_sysctl("net.ipv4.ip_forward", &ns).is_err());
+        assert!(validate_sysctl("kernel.panic", &ns).is_err());
+        assert!(validate_sysctl("../../etc/x", &ns).is_err());
+    }
+
+    #[test]
+    fn rlimits_and_capabilities_are_parsed() {
+        let mut c = base();
+        c["process"]["rlimits"] =
+            serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}]);
+        c["process"]["capabilities"] = serde_json::json!({"bounding": ["CAP_KILL", "CAP_CHOWN"]});
+        let d = bundle_with(c);
+        let p = load(d.path()).unwrap();
+        assert_eq!(p.process.rlimits[0].resource, libc::RLIMIT_NOFILE as i32);
+        assert_eq!(
+            p.process.caps.bounding,
+            vec![caps::Capability::CAP_CHOWN, caps::Capability::CAP_KILL]
+        );
+    }
+
+    #[test]
+    fn seccomp_is_refused_until_supported() {
+        let mut c = base();
+        c["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
+        let d = bundle_with(c);
+        assert_eq!(
+            load(d.path()).unwrap().unsupported,
+            vec!["linux.seccomp".to_string()]
+        );
+    }
+}

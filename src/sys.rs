@@ -1,0 +1,366 @@
+//! The few raw system calls that nix and libc do not wrap safely. Every `unsafe` block of
+//! the project lives here, each with a SAFETY note; callers get safe functions that return
+//! `io::Result` and owned file descriptors.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+// Kernel ABI constants from include/uapi/linux/mount.h and openat2.h; stable since 5.2/5.6/5.12.
+pub const OPEN_TREE_CLONE: u32 = 0x1;
+pub const OPEN_TREE_CLOEXEC: u32 = libc::O_CLOEXEC as u32;
+pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub const MOUNT_ATTR__ATIME: u64 = 0x70;
+pub const MOUNT_ATTR_RELATIME: u64 = 0x0;
+pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+fn cstr(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
+    let fd = check(ret)? as RawFd;
+    // SAFETY: the kernel just returned this descriptor to us and nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2(2): open `path` below `dir` with the given RESOLVE_* restrictions. With
+/// RESOLVE_IN_ROOT every `..` and absolute symlink stays inside `dir`, which is how mount
+/// targets are resolved inside the rootfs (CVE-2021-30465, CVE-2024-45310 classes).
+pub fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &Path,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: mode as u64,
+        resolve,
+    };
+    // SAFETY: `c` is a valid NUL-terminated string and `how` a properly sized open_how that
+    // both outlive the call; the kernel copies them before returning.
+    owned(unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    })
+}
+
+/// Takes ownership of a descriptor the kernel installed for us through SCM_RIGHTS.
+pub fn own_received_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: recvmsg just created this descriptor in our table; nothing else refers to it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Restores default signal dispositions and an empty mask: the runtime ignores SIGPIPE (as
+/// every Rust program does) and `run` blocks the signals it forwards, and neither must leak
+/// into the container, where ignored dispositions and the mask survive execve(2).
+pub fn reset_signals() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: SIG_DFL is always a valid disposition; failures (invalid numbers) are harmless.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
+}
+
+/// open_tree(2) on an already-open file: a detached copy of the mount at `fd`
+/// (with `recursive`, of the whole subtree), ready for mount_setattr and move_mount.
+pub fn open_tree_fd(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> {
+    let mut flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: an empty C string with AT_EMPTY_PATH names `fd` itself; no memory is retained.
+    owned(unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) })
+}
+
+/// move_mount(2) from a detached tree to the file or directory open at `to`.
+pub fn move_mount_fd(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: both paths are empty C strings naming the descriptors themselves.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    })
+    .map(|_| ())
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) on the mount open at `fd`: set and clear MOUNT_ATTR_* flags and
+/// optionally change propagation (MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE).
+pub fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    set: u64,
+    clear: u64,
+    propagation: u64,
+) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation,
+        userns_fd: 0,
+    };
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: `attr` is a valid mount_attr of the size passed; the path is an empty string.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(|_| ())
+}
+
+/// pivot_root(2); nix has no wrapper taking ".", "." as runc uses it.
+pub fn pivot_root(new_root: &Path, put_old: &Path) -> io::Result<()> {
+    let (n, o) = (cstr(new_root)?, cstr(put_old)?);
+    // SAFETY: both arguments are valid C strings that outlive the call.
+    check(unsafe { libc::syscall(libc::SYS_pivot_root, n.as_ptr(), o.as_ptr()) }).map(|_| ())
+}
+
+/// close_range(2) with CLOSE_RANGE_CLOEXEC: mark every descriptor from `first` on
+/// close-on-exec without closing it (so `--preserve-fds` survive until the init decides).
+pub fn cloexec_from(first: u32) -> io::Result<()> {
+    // SAFETY: close_range only changes flags of this process's own descriptors.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    })
+    .map(|_| ())
+}
+
+/// memfd_create(2) with sealing allowed, close-on-exec.
+pub fn memfd_sealable(name: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a valid C string; the returned fd is owned by us.
+    owned(unsafe {
+        libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+            as libc::c_long
+    })
+}
+
+/// fexecve(3) through execveat(AT_EMPTY_PATH); returns only on failure.
+pub fn fexecve(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io::Error {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: argv and envp are NULL-terminated arrays of valid C strings kept alive by the
+    // borrowed slices for the duration of the call; on success the call does not return.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            a.as_ptr(),
+            e.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        );
+    }
+    io::Error::last_os_error()
+}
+
+/// prctl(PR_SET_DUMPABLE): a non-dumpable process's /proc/PID files (exe, fd, mem) are
+/// closed to other processes, container processes included (CVE-2019-5736 class).
+pub fn set_dumpable(on: bool) -> io::Result<()> {
+    // SAFETY: PR_SET_DUMPABLE takes an integer argument and touches no memory of ours.
+    check(
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) } as libc::c_long,
+    )
+    .map(|_| ())
+}
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1): irreversible; execve can no longer grant privileges.
+pub fn set_no_new_privs() -> io::Result<()> {
+    // SAFETY: integer-only prctl.
+    check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } as libc::c_long).map(|_| ())
+}
+
+/// prctl(PR_SET_KEEPCAPS): keep the permitted set across the setresuid of the identity step.
+pub fn set_keepcaps(on: bool) -> io::Result<()> {
+    // SAFETY: integer-only prctl.
+    check(
+        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, on as libc::c_ulong, 0, 0, 0) } as libc::c_long,
+    )
+    .map(|_| ())
+}
+
+/// prctl(PR_SET_PDEATHSIG): the init dies with its parent until `create` hands it over.
+pub fn set_parent_death_signal(sig: i32) -> io::Result<()> {
+    // SAFETY: integer-only prctl.
+    check(
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) }
+            as libc::c_long,
+    )
+    .map(|_| ())
+}
+
+/// setns(2) with a namespace file descriptor.
+pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> io::Result<()> {
+    // SAFETY: plain integer syscall on a descriptor we borrow.
+    check(unsafe { libc::setns(fd.as_raw_fd(), nstype) } as libc::c_long).map(|_| ())
+}
+
+/// unshare(2) with the given CLONE_NEW* flags.
+pub fn unshare(flags: i32) -> io::Result<()> {
+    // SAFETY: plain integer syscall.
+    check(unsafe { libc::unshare(flags) } as libc::c_long).map(|_| ())
+}
+
+/// clone(2) for the container init with CLONE_NEW* `flags`: the child runs `child` on a
+/// fresh stack and exits with its status, never returning into the caller's frames. The
+/// caller must be single-threaded (palisade always is), so the child's copy of the heap and
+/// of every lock is consistent, as after fork(2).
+pub fn clone_into(flags: i32, child: impl FnOnce() -> i32) -> io::Result<libc::pid_t> {
+    // Untouched pages of this buffer are never backed, so 8 MiB costs only what the init uses.
+    let mut stack = vec![0u8; 8 << 20];
+    let mut child = Some(child);
+    let cb: Box<dyn FnMut() -> isize> = Box::new(move || match child.take() {
+        Some(f) => f() as isize,
+        None => 127,
+    });
+    // SAFETY: without CLONE_VM the child gets a private copy of our memory, the stack buffer
+    // included, and runs `cb` on it; glibc's clone wrapper ends the child with exit(2) on the
+    // callback's return value. No other thread exists whose locks the child could inherit.
+    let pid = unsafe {
+        nix::sched::clone(
+            cb,
+            &mut stack,
+            nix::sched::CloneFlags::from_bits_retain(flags),
+            Some(libc::SIGCHLD),
+        )
+    }
+    .map_err(io::Error::from)?;
+    Ok(pid.as_raw())
+}
+
+/// Sets the controlling terminal of this session (ioctl TIOCSCTTY).
+pub fn set_controlling_terminal(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) } as libc::c_long).map(|_| ())
+}
+
+/// Sets a terminal's window size (ioctl TIOCSWINSZ).
+pub fn set_window_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> io::Result<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: `ws` is a valid winsize that outlives the call.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } as libc::c_long).map(|_| ())
+}
+
+/// Reads a terminal's window size (ioctl TIOCGWINSZ).
+pub fn window_size(fd: BorrowedFd<'_>) -> io::Result<(u16, u16)> {
+    // SAFETY: winsize is plain old data; all-zero is a valid value.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: `ws` is a valid, writable winsize for the kernel to fill.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } as libc::c_long)?;
+    Ok((ws.ws_row, ws.ws_col))
+}
+
+/// Opens the pty peer of a master (ioctl TIOCGPTPEER), without resolving any path: the slave
+/// can never be swapped for something else under /dev/pts.
+pub fn open_pty_peer(master: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    const TIOCGPTPEER: libc::c_ulong = 0x5441;
+    // SAFETY: TIOCGPTPEER takes open flags and returns a new descriptor we then own.
+    owned(unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    } as libc::c_long)
+}
+
+/// Unlocks a pty master (ioctl TIOCSPTLCK 0).
+pub fn unlock_pty(master: BorrowedFd<'_>) -> io::Result<()> {
+    let zero: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int from the valid pointer we pass.
+    check(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &zero) } as libc::c_long)
+        .map(|_| ())
+}
+
+/// The calling thread's umask, set to `mask`.
+pub fn set_umask(mask: u32) {
+    // SAFETY: umask cannot fail and touches no memory.
+    unsafe {
+        libc::umask(mask as libc::mode_t);
+    }
+}
+
+/// Clock ticks per second, for turning /proc/PID/stat start times into seconds.
+pub fn clock_ticks() -> u64 {
+    // SAFETY: sysconf reads a constant.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
