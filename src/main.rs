@@ -62,7 +62,12 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             let name = command_name(command);
-            let msg = format!("{name}: {}", one_line(&e));
+            let text = one_line(&e);
+            let msg = if text.starts_with(&format!("{name}:")) {
+                text
+            } else {
+                format!("{name}: {text}")
+            };
             tracing::error!("{msg}");
             if to_file {
                 eprintln!("palisade: {msg}");
