@@ -4,7 +4,8 @@
 set -euo pipefail
 dest=${1:?usage: make-rootfs.sh DEST}
 bb=/bin/busybox
-if ! "$bb" --help 2>/dev/null | head -1 | grep -q BusyBox || ldd "$bb" >/dev/null 2>&1; then
+# A dynamically linked busybox would not run inside the rootfs: insist on the static one.
+if [ ! -x "$bb" ] || ldd "$bb" >/dev/null 2>&1; then
     echo "make-rootfs: need Debian's busybox-static (scripts/deps.sh installs it)" >&2
     exit 1
 fi

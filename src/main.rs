@@ -17,7 +17,6 @@ fn version() -> String {
 }
 
 fn main() {
-    let _ = sanitize::close_inherited_fds();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -35,6 +34,15 @@ fn main() {
         let _ = <Cli as clap::CommandFactory>::command().print_help();
         std::process::exit(1);
     };
+    let preserve = match command {
+        Command::Create(a) => a.preserve_fds,
+        Command::Run(a) => a.create.preserve_fds,
+        _ => 0,
+    };
+    if let Err(e) = sanitize::close_inherited_fds(preserve) {
+        eprintln!("palisade: mark inherited descriptors close-on-exec: {e}");
+        std::process::exit(1);
+    }
     if matches!(command, Command::Create(_) | Command::Run(_)) {
         if let Err(e) = sanitize::ensure_sealed_self() {
             eprintln!("palisade: cannot re-execute from a sealed copy of itself (CVE-2019-5736 defence): {e}");

@@ -6,10 +6,10 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use crate::sys;
 
-/// Every inherited descriptor from 3 on becomes close-on-exec: none reaches a hook or the
-/// container unless `--preserve-fds` hands it over explicitly (CVE-2024-21626 class).
-pub fn close_inherited_fds() -> io::Result<()> {
-    sys::cloexec_from(3)
+/// Every inherited descriptor from 3 + `preserve` on becomes close-on-exec: none reaches a
+/// hook or the container unless `--preserve-fds` hands it over (CVE-2024-21626 class).
+pub fn close_inherited_fds(preserve: u32) -> io::Result<()> {
+    sys::cloexec_from(3 + preserve)
 }
 
 const SEALS: i32 = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;

@@ -20,10 +20,9 @@ pub fn drop_bounding(c: &CapSets) -> io::Result<()> {
             continue;
         }
         // A capability this kernel does not know is not in the bounding set anyway.
-        match caps::has_cap(None, CapSet::Bounding, cap) {
-            Ok(true) => caps::drop(None, CapSet::Bounding, cap)
-                .map_err(|e| err(&format!("drop {cap} from bounding set"), e))?,
-            Ok(false) | Err(_) => {}
+        if let Ok(true) = caps::has_cap(None, CapSet::Bounding, cap) {
+            caps::drop(None, CapSet::Bounding, cap)
+                .map_err(|e| err(&format!("drop {cap} from bounding set"), e))?;
         }
     }
     Ok(())

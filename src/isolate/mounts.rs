@@ -196,13 +196,7 @@ pub fn bind(root: BorrowedFd<'_>, source: &Path, dest: &Path, o: &MountOptions) 
     sys::move_mount_fd(tree.as_fd(), target.as_fd())?;
     for p in &o.propagation {
         let rec = p.contains(MsFlags::MS_REC);
-        sys::mount_setattr(
-            tree.as_fd(),
-            rec,
-            0,
-            0,
-            (*p - MsFlags::MS_REC).bits() as u64,
-        )?;
+        sys::mount_setattr(tree.as_fd(), rec, 0, 0, (*p - MsFlags::MS_REC).bits())?;
     }
     Ok(())
 }
@@ -237,13 +231,7 @@ pub fn filesystem(
     }
     for p in &o.propagation {
         let rec = p.contains(MsFlags::MS_REC);
-        sys::mount_setattr(
-            mounted.as_fd(),
-            rec,
-            0,
-            0,
-            (*p - MsFlags::MS_REC).bits() as u64,
-        )?;
+        sys::mount_setattr(mounted.as_fd(), rec, 0, 0, (*p - MsFlags::MS_REC).bits())?;
     }
     Ok(())
 }

@@ -61,38 +61,60 @@ pub fn open_in_root_with(root: BorrowedFd<'_>, path: &Path, flags: i32) -> io::R
 }
 
 /// Opens `path` inside `root`, first creating missing directories (0755) and, for
-/// [`Kind::File`], an empty final file (0644). Each step is resolved inside the root again.
+/// [`Kind::File`], an empty final file (0644). A symlink met on the way (a dangling one
+/// included) is followed inside the root, as the kernel would resolve it there; every step
+/// is resolved again with RESOLVE_IN_ROOT, so nothing is ever created outside.
 pub fn open_or_create(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> io::Result<OwnedFd> {
     match open_in_root(root, path) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
         other => return other,
     }
-    let rel = relative(path);
-    let parts: Vec<_> = rel.components().collect();
-    let mut parent = sys::openat2(
-        root,
-        Path::new("."),
-        libc::O_PATH | libc::O_DIRECTORY,
-        0,
-        RESOLVE,
-    )?;
-    let mut so_far = PathBuf::new();
-    for (i, part) in parts.iter().enumerate() {
-        so_far.push(part);
-        let last = i + 1 == parts.len();
-        match open_in_root(root, &so_far) {
-            Ok(fd) => {
-                parent = fd;
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = relative(path)
+        .components()
+        .map(|c| c.as_os_str().to_owned())
+        .collect();
+    let mut done = PathBuf::new();
+    let mut links = 0;
+    while let Some(part) = todo.pop_front() {
+        let next = done.join(&part);
+        let last = todo.is_empty();
+        match open_in_root(root, &next) {
+            Ok(fd) if last => return Ok(fd),
+            Ok(_) => {
+                done = next;
                 continue;
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
             Err(e) => return Err(e),
         }
-        let name = part.as_os_str();
+        let parent = open_in_root(root, &done)?;
+        // A dangling symlink: continue from its target, inside the root.
+        if let Ok(target) = nix::fcntl::readlinkat(Some(parent.as_raw_fd()), part.as_os_str()) {
+            links += 1;
+            if links > 40 {
+                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            let target = PathBuf::from(target);
+            if target.is_absolute() {
+                done = PathBuf::new();
+            }
+            for c in target.components().rev() {
+                match c {
+                    Component::Normal(n) => todo.push_front(n.to_owned()),
+                    Component::ParentDir => todo.push_front("..".into()),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if part == ".." {
+            done.pop();
+            continue;
+        }
         if last && kind == Kind::File {
             match nix::fcntl::openat(
                 Some(parent.as_raw_fd()),
-                name,
+                part.as_os_str(),
                 nix::fcntl::OFlag::O_CREAT
                     | nix::fcntl::OFlag::O_EXCL
                     | nix::fcntl::OFlag::O_WRONLY
@@ -107,16 +129,20 @@ pub fn open_or_create(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> io::Resu
         } else {
             match nix::sys::stat::mkdirat(
                 Some(parent.as_raw_fd()),
-                name,
+                part.as_os_str(),
                 nix::sys::stat::Mode::from_bits_truncate(0o755),
             ) {
                 Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        parent = open_in_root(root, &so_far)?;
+        let fd = open_in_root(root, &next)?;
+        if last {
+            return Ok(fd);
+        }
+        done = next;
     }
-    Ok(parent)
+    open_in_root(root, path)
 }
 
 /// The /proc/self/fd path of a descriptor, for the few calls (mount(2) of a new filesystem)
@@ -154,6 +180,25 @@ mod tests {
             let text = std::fs::read_to_string(fd_path(fd.as_fd())).unwrap();
             assert_eq!(text, "inside", "{p}");
         }
+    }
+
+    #[test]
+    fn dangling_symlinks_are_followed_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        let outside = d.path().join("outside");
+        std::os::unix::fs::symlink(&outside, root.join("evil")).unwrap();
+        std::os::unix::fs::symlink("../../x/y", root.join("rel")).unwrap();
+        let rfd = open_root(&root).unwrap();
+        open_or_create(rfd.as_fd(), Path::new("/evil/sub"), Kind::Dir).unwrap();
+        assert!(!outside.exists(), "created outside the root");
+        assert!(root
+            .join(outside.strip_prefix("/").unwrap())
+            .join("sub")
+            .is_dir());
+        open_or_create(rfd.as_fd(), Path::new("/rel/z"), Kind::File).unwrap();
+        assert!(root.join("x/y/z").is_file());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Every failure names its step.
 
 use std::ffi::CString;
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -271,13 +271,16 @@ fn step_ready(c: &mut Ctx) -> io::Result<()> {
 
 fn step_wait_start(c: &mut Ctx) -> io::Result<()> {
     let mut byte = [0u8; 1];
-    let mut f = std::fs::File::from(c.fifo.try_clone()?);
     loop {
-        match f.read(&mut byte) {
+        match nix::unistd::read(c.fifo.as_raw_fd(), &mut byte) {
             Ok(1) => return Ok(()),
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io::Error::new(e.kind(), format!("wait for start: {e}"))),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                return Err(io::Error::new(
+                    io::Error::from(e).kind(),
+                    format!("wait for start: {e}"),
+                ))
+            }
         }
     }
 }
@@ -298,6 +301,12 @@ pub fn run(mut ctx: Ctx) -> i32 {
     let _ = sys::set_dumpable(false);
     let _ = sys::set_parent_death_signal(libc::SIGKILL);
     sys::reset_signals();
+    let mut keep = vec![ctx.chan.as_raw_fd(), ctx.fifo.as_raw_fd()];
+    keep.extend(ctx.console_socket.as_ref().map(|s| s.as_raw_fd()));
+    if let Err(e) = fds::close_inherited(&keep, ctx.preserve_fds) {
+        report(&ctx, "fds", &e.to_string());
+        return 1;
+    }
     for (name, step) in STEPS {
         if let Err(e) = step(&mut ctx) {
             report(&ctx, name, &e.to_string());

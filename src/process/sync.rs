@@ -39,6 +39,10 @@ impl Channel {
         Ok((Channel { fd: a }, Channel { fd: b }))
     }
 
+    pub fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
     pub fn send(&self, msg: &Msg) -> io::Result<()> {
         let bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
         send(self.fd.as_raw_fd(), &bytes, MsgFlags::MSG_NOSIGNAL)?;

@@ -1,0 +1,71 @@
+use crate::support::*;
+use std::process::Command;
+
+#[test]
+fn unknown_flags_and_commands_exit_1() {
+    for args in [&["bogus"][..], &["create", "--bogus", "x"], &["kill"]] {
+        let o = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn version_names_spec_and_libseccomp() {
+    let o = Command::new(BIN).arg("--version").output().unwrap();
+    let s = stdout(&o);
+    assert!(
+        s.starts_with("palisade version ")
+            && s.contains("\nspec: 1.2.0")
+            && s.contains("\nlibseccomp: 2."),
+        "{s}"
+    );
+}
+
+#[test]
+fn features_is_truthful_json() {
+    let o = Command::new(BIN).arg("features").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["linux"]["seccomp"]["enabled"], false);
+    assert!(v["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n != "user"));
+    assert!(v["annotations"]["io.palisade.init.steps"]
+        .as_str()
+        .unwrap()
+        .starts_with("namespaces,rootfs"));
+}
+
+#[test]
+fn spec_refuses_to_overwrite() {
+    let b = Bundle::new("spec-overwrite");
+    let o = Command::new(BIN)
+        .args(["spec", "--bundle"])
+        .arg(b.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("exists"));
+}
+
+#[test]
+fn list_shows_containers_in_table_and_json() {
+    let mut b = Bundle::new("list");
+    b.script("sleep 100");
+    let o = b.palisade(&["create", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = stdout(&b.palisade(&["list"]));
+    assert!(
+        t.starts_with("ID") && t.contains(&b.id) && t.contains("created"),
+        "{t}"
+    );
+    let q = stdout(&b.palisade(&["list", "-q"]));
+    assert_eq!(q.trim(), b.id);
+    let j: serde_json::Value =
+        serde_json::from_slice(&b.palisade(&["list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(j[0]["id"], b.id.as_str());
+    assert_eq!(j[0]["status"], "created");
+    assert!(b.palisade(&["delete", &b.id]).status.success());
+    b.assert_nothing_left();
+}

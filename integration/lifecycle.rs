@@ -1,0 +1,160 @@
+use crate::support::*;
+
+#[test]
+fn create_start_kill_delete_walks_the_states() {
+    let mut b = Bundle::new("states");
+    b.script("trap 'exit 0' TERM; while true; do sleep 0.05; done");
+    let pidfile = b.path().join("init.pid");
+    let o = b.palisade(&["create", "--pid-file", pidfile.to_str().unwrap(), &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let st = b.state_json();
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["ociVersion"], "1.2.0");
+    assert_eq!(st["bundle"], b.path().to_str().unwrap());
+    let pid: i64 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(st["pid"], pid);
+
+    // Wrong-state operations fail with clear messages.
+    let o = b.palisade(&["create", &b.id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+
+    assert!(b.palisade(&["start", &b.id]).status.success());
+    assert_eq!(b.status(), "running");
+    let o = b.palisade(&["start", &b.id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already running"), "{}", stderr(&o));
+    let o = b.palisade(&["delete", &b.id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not stopped"), "{}", stderr(&o));
+
+    assert!(b.palisade(&["kill", &b.id, "TERM"]).status.success());
+    b.wait_status("stopped");
+    let st = b.state_json();
+    assert!(
+        st.get("pid").is_none(),
+        "a stopped container has no pid: {st}"
+    );
+    let o = b.palisade(&["kill", &b.id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not running"));
+    assert!(b.palisade(&["delete", &b.id]).status.success());
+    b.assert_nothing_left();
+    let o = b.palisade(&["state", &b.id]);
+    assert!(stderr(&o).contains("does not exist"));
+    assert!(
+        b.palisade(&["delete", "--force", &b.id]).status.success(),
+        "delete --force of nothing succeeds"
+    );
+}
+
+#[test]
+fn kill_delivers_the_named_signal() {
+    let mut b = Bundle::new("signal");
+    b.config["root"]["readonly"] = false.into();
+    b.script("trap 'echo usr1 > /got; exit 0' USR1; while true; do sleep 0.05; done");
+    assert!(b.palisade(&["run", "-d", &b.id]).status.success());
+    b.wait_status("running");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let o = b.palisade(&["kill", &b.id, "SIGUSR1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    b.wait_status("stopped");
+    assert_eq!(
+        std::fs::read_to_string(b.rootfs().join("got")).unwrap(),
+        "usr1\n"
+    );
+    assert!(b.palisade(&["delete", &b.id]).status.success());
+}
+
+#[test]
+fn kill_all_reaches_every_process_and_numbers_work() {
+    let mut b = Bundle::new("killall");
+    b.script("sleep 1000 & sleep 1000 & wait");
+    assert!(b.palisade(&["run", "-d", &b.id]).status.success());
+    assert!(b.palisade(&["kill", "--all", &b.id, "9"]).status.success());
+    b.wait_status("stopped");
+    assert!(b.palisade(&["delete", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
+#[test]
+fn run_returns_the_exit_status() {
+    let mut b = Bundle::new("exitcode");
+    b.script("exit 7");
+    assert_eq!(b.run().0, 7);
+    b.assert_nothing_left();
+    // pid 1 of a pid namespace ignores SIGKILL sent from inside it: run without one.
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+    b.script("kill -KILL $$");
+    assert_eq!(b.run().0, 128 + 9, "killed by a signal: 128 + signal");
+    b.assert_nothing_left();
+}
+
+#[test]
+fn delete_of_created_container_needs_no_force() {
+    let mut b = Bundle::new("delcreated");
+    b.script("true");
+    assert!(b.palisade(&["create", &b.id]).status.success());
+    let o = b.palisade(&["delete", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    b.assert_nothing_left();
+}
+
+#[test]
+fn hooks_run_at_their_points_with_state() {
+    let mut b = Bundle::new("hooks");
+    let out = b.path().join("hooks.log");
+    let o = out.display().to_string();
+    let hook = |name: &str| serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", format!("printf '{name} ' >> {o}; cat >> {o}; echo >> {o}")]});
+    // createContainer runs in the container's namespaces (before the hostname is set, as
+    // with runc): its uts namespace is the container's.
+    let in_container = |name: &str| serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo {name} $(readlink /proc/self/ns/uts) >> {o}")]});
+    b.config["hooks"] = serde_json::json!({
+        "prestart": [hook("prestart")],
+        "createRuntime": [hook("createRuntime")],
+        "createContainer": [in_container("createContainer")],
+        "poststart": [hook("poststart")],
+        "poststop": [hook("poststop")],
+    });
+    b.script("readlink /proc/self/ns/uts");
+    let (code, uts, err) = b.run();
+    assert_eq!(code, 0, "{err}");
+    let log = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(
+        lines[0].starts_with("prestart {") && lines[0].contains("\"status\":\"creating\""),
+        "{log}"
+    );
+    assert!(lines[1].starts_with("createRuntime {"), "{log}");
+    assert_eq!(lines[2], format!("createContainer {}", uts.trim()), "{log}");
+    assert!(
+        lines[3].starts_with("poststart {") && lines[3].contains("\"status\":\"running\""),
+        "{log}"
+    );
+    assert!(
+        lines[4].starts_with("poststop {") && lines[4].contains("\"status\":\"stopped\""),
+        "{log}"
+    );
+    assert!(lines[0].contains(&format!("\"id\":\"{}\"", b.id)));
+    b.assert_nothing_left();
+}
+
+#[test]
+fn start_container_hook_runs_inside_after_start() {
+    let mut b = Bundle::new("starthook");
+    b.config["root"]["readonly"] = false.into();
+    b.config["hooks"] = serde_json::json!({
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo started > /marker"]}]
+    });
+    b.script("cat /marker");
+    let (code, out, err) = b.run();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "started\n");
+}

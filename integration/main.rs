@@ -1,0 +1,13 @@
+//! Integration tests: the real `palisade` binary, as root, on real bundles, with probes run
+//! inside the container to check that each setting took effect.
+
+mod support;
+
+mod cli;
+mod defences;
+mod failures;
+mod lifecycle;
+mod namespaces;
+mod process;
+mod rootfs;
+mod terminal;

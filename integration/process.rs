@@ -1,0 +1,178 @@
+use crate::support::*;
+
+#[test]
+fn hostname_domainname_and_sysctl() {
+    let mut b = Bundle::new("host");
+    b.config["hostname"] = "box1".into();
+    b.config["domainname"] = "example.test".into();
+    b.config["linux"]["sysctl"] =
+        serde_json::json!({"net.ipv4.ip_forward": "1", "kernel.shmmni": "1000"});
+    b.config["linux"]["readonlyPaths"] = serde_json::json!([]);
+    let out = b.probe("hostname; cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni");
+    assert_eq!(out, "box1\nexample.test\n1\n1000\n");
+}
+
+#[test]
+fn sysctl_outside_a_namespace_is_refused() {
+    let mut b = Bundle::new("sysctlhost");
+    b.config["linux"]["sysctl"] = serde_json::json!({"kernel.panic": "1"});
+    let (code, _, err) = b.run();
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("linux.sysctl") && err.contains("kernel.panic"),
+        "{err}"
+    );
+    b.assert_nothing_left();
+}
+
+#[test]
+fn rlimits_and_oom_score() {
+    let mut b = Bundle::new("limits");
+    b.config["process"]["rlimits"] = serde_json::json!([
+        {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 800},
+        {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}
+    ]);
+    b.config["process"]["oomScoreAdj"] = 500.into();
+    let out =
+        b.probe("grep -E 'open files|core file' /proc/self/limits; cat /proc/self/oom_score_adj");
+    assert!(
+        out.lines().any(|l| l.starts_with("Max open files")
+            && l.split_whitespace().collect::<Vec<_>>()[3..5] == ["512", "800"]),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("Max core file size") && l.contains(" 0 ")),
+        "{out}"
+    );
+    assert!(out.ends_with("500\n"), "{out}");
+}
+
+/// This machine cannot lower oom_score_adj (no CAP_SYS_RESOURCE in the bounding set); where
+/// that is so, the error must say why. Where the capability exists, it must work.
+#[test]
+fn negative_oom_score_works_or_says_why() {
+    let mut b = Bundle::new("oomneg");
+    b.config["process"]["oomScoreAdj"] = (-100).into();
+    b.script("cat /proc/self/oom_score_adj");
+    let (code, out, err) = b.run();
+    let has_sys_resource = caps::has_cap(
+        None,
+        caps::CapSet::Bounding,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap();
+    if has_sys_resource {
+        assert_eq!((code, out.as_str()), (0, "-100\n"), "{err}");
+    } else {
+        assert_eq!(code, 1);
+        assert!(
+            err.contains("rlimits")
+                && err.contains("oomScoreAdj")
+                && err.contains("CAP_SYS_RESOURCE"),
+            "{err}"
+        );
+        b.assert_nothing_left();
+    }
+}
+
+#[test]
+fn user_groups_umask_env_and_cwd() {
+    let mut b = Bundle::new("user");
+    b.config["process"]["user"] =
+        serde_json::json!({"uid": 1000, "gid": 1000, "additionalGids": [5, 65534], "umask": 63});
+    b.config["process"]["cwd"] = "/home/user".into();
+    b.config["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push("GREETING=hello there".into());
+    let out = b.probe("id -u; id -g; id -G; umask; pwd; echo $GREETING; grep -E '^(Uid|Gid|Groups)' /proc/self/status");
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        &l[..6],
+        [
+            "1000",
+            "1000",
+            "1000 5 65534",
+            "0077",
+            "/home/user",
+            "hello there"
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn capabilities_are_exactly_the_spec_sets() {
+    let mut b = Bundle::new("caps");
+    b.config["process"]["capabilities"] = serde_json::json!({
+        "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        "effective": ["CAP_KILL", "CAP_CHOWN"],
+        "permitted": ["CAP_KILL", "CAP_CHOWN"],
+        "ambient": []
+    });
+    let out = b.probe("grep ^Cap /proc/self/status");
+    // CHOWN=0, KILL=5, NET_BIND_SERVICE=10. (For uid 0, execve makes effective = permitted.)
+    assert!(out.contains("CapInh:\t0000000000000000"), "{out}");
+    assert!(out.contains("CapPrm:\t0000000000000021"), "{out}");
+    assert!(out.contains("CapEff:\t0000000000000021"), "{out}");
+    assert!(out.contains("CapBnd:\t0000000000000421"), "{out}");
+    assert!(out.contains("CapAmb:\t0000000000000000"), "{out}");
+}
+
+#[test]
+fn ambient_capabilities_reach_a_non_root_user() {
+    let mut b = Bundle::new("ambient");
+    b.config["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+    let c = serde_json::json!(["CAP_NET_BIND_SERVICE"]);
+    for set in [
+        "bounding",
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+    ] {
+        b.config["process"]["capabilities"][set] = c.clone();
+    }
+    let out = b.probe("grep -E '^Cap(Eff|Amb)' /proc/self/status");
+    assert!(
+        out.contains("CapEff:\t0000000000000400") && out.contains("CapAmb:\t0000000000000400"),
+        "{out}"
+    );
+}
+
+#[test]
+fn no_new_privileges_follows_the_spec() {
+    let mut b = Bundle::new("nnp");
+    assert!(b
+        .probe("grep NoNewPrivs /proc/self/status")
+        .contains("NoNewPrivs:\t1"));
+    b.config["process"]["noNewPrivileges"] = false.into();
+    assert!(b
+        .probe("grep NoNewPrivs /proc/self/status")
+        .contains("NoNewPrivs:\t0"));
+}
+
+#[test]
+fn preserve_fds_passes_exactly_those() {
+    let mut b = Bundle::new("fds");
+    b.script("ls /proc/self/fd | sort -n | tr '\\n' ' '; cat <&3");
+    b.write();
+    // fd 3 is preserved, fd 4 is not and must not reach the container.
+    let outer = format!(
+        "exec 3<{} 4</etc/hostname; exec \"$0\" --root {} run --preserve-fds 1 {}",
+        b.rootfs().join("etc/motd").display(),
+        b.state.display(),
+        b.id
+    );
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", &outer, BIN])
+        .current_dir(b.path())
+        .env("PALISADE_TEST_MARK", &b.id)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    // ls opens one directory itself (the lowest free number, 4); nothing else is open.
+    assert!(s.starts_with("0 1 2 3 4 palisade test rootfs"), "{s}");
+}

@@ -1,0 +1,123 @@
+use crate::support::*;
+
+#[test]
+fn mounts_appear_with_their_options() {
+    let mut b = Bundle::new("mounts");
+    let host = b.path().join("hostdata");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("file"), "from host").unwrap();
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.push(serde_json::json!({"destination": "/data", "type": "bind", "source": host, "options": ["rbind", "ro", "nosuid", "nodev"]}));
+    mounts.push(serde_json::json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "mode=700", "noexec"]}));
+    let out = b.probe("cat /data/file; echo; grep -E ' /(data|scratch|proc|sys|dev/pts|dev/mqueue) ' /proc/self/mountinfo; touch /data/x 2>&1 || true; stat -c %a /scratch");
+    assert!(out.starts_with("from host\n"), "{out}");
+    let line = |m: &str| {
+        out.lines()
+            .find(|l| l.split(' ').nth(4) == Some(m))
+            .unwrap_or_else(|| panic!("{m} missing:\n{out}"))
+            .to_owned()
+    };
+    let data = line("/data");
+    assert!(data.contains(" ro,nosuid,nodev"), "{data}");
+    let scratch = line("/scratch");
+    assert!(
+        scratch.contains("noexec")
+            && scratch.contains("size=1024k")
+            && scratch.contains("mode=700"),
+        "{scratch}"
+    );
+    assert!(line("/proc").contains(" - proc "));
+    assert!(line("/sys").contains(" ro,"));
+    assert!(line("/dev/pts").contains("ptmxmode=666"));
+    assert!(line("/dev/mqueue").contains(" - mqueue "));
+    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(out.trim_end().ends_with("700"));
+}
+
+#[test]
+fn cgroup_mount_is_read_only_and_shows_own_cgroup() {
+    let mut b = Bundle::new("cgmount");
+    let out = b.probe("grep ' /sys/fs/cgroup' /proc/self/mountinfo | head -3; mkdir /sys/fs/cgroup/memory/x 2>&1 || true; cat /sys/fs/cgroup/pids/cgroup.procs | wc -l");
+    assert!(
+        out.contains("/sys/fs/cgroup ro,") || out.contains("/sys/fs/cgroup ro"),
+        "{out}"
+    );
+    assert!(out.contains("Read-only file system"), "{out}");
+}
+
+#[test]
+fn readonly_rootfs_is_not_writable_and_writable_one_is() {
+    let mut b = Bundle::new("rootro");
+    let out = b.probe("touch /newfile 2>&1; true");
+    assert!(out.contains("Read-only file system"), "{out}");
+    b.config["root"]["readonly"] = false.into();
+    b.probe("touch /newfile");
+    assert!(b.rootfs().join("newfile").exists());
+}
+
+#[test]
+fn masked_and_readonly_paths() {
+    let mut b = Bundle::new("masked");
+    std::fs::write(b.rootfs().join("etc/secret"), "top secret").unwrap();
+    std::fs::create_dir_all(b.rootfs().join("etc/secretdir")).unwrap();
+    std::fs::write(b.rootfs().join("etc/secretdir/key"), "k").unwrap();
+    b.config["linux"]["maskedPaths"] = serde_json::json!([
+        "/etc/secret",
+        "/etc/secretdir",
+        "/proc/timer_list",
+        "/does/not/exist"
+    ]);
+    b.config["linux"]["readonlyPaths"] = serde_json::json!(["/proc/sys", "/tmp"]);
+    let out = b.probe("echo secret=$(cat /etc/secret); ls /etc/secretdir | wc -l; echo tl=$(wc -c < /proc/timer_list); sh -c 'echo 1 > /proc/sys/kernel/ns_last_pid' 2>&1; touch /tmp/x 2>&1; true");
+    assert!(out.contains("secret=\n"), "{out}");
+    assert!(
+        out.contains("\n0\n"),
+        "masked directory must look empty: {out}"
+    );
+    assert!(out.contains("tl=0"), "{out}");
+    assert_eq!(out.matches("Read-only file system").count(), 2, "{out}");
+}
+
+#[test]
+fn default_devices_and_symlinks() {
+    let mut b = Bundle::new("devices");
+    b.config["linux"]["devices"] = serde_json::json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438, "uid": 0, "gid": 0}]);
+    let out = b.probe("for d in null zero full random urandom tty fuse; do stat -c '%n %t:%T %a' /dev/$d; done; for l in fd stdin ptmx; do readlink /dev/$l; done; head -c 4 /dev/zero | wc -c");
+    for want in [
+        "/dev/null 1:3 666",
+        "/dev/zero 1:5 666",
+        "/dev/tty 5:0 666",
+        "/dev/fuse a:e5 666",
+        "/proc/self/fd\n",
+        "/proc/self/fd/0",
+        "pts/ptmx",
+    ] {
+        assert!(out.contains(want), "{want} missing:\n{out}");
+    }
+}
+
+#[test]
+fn devices_cgroup_denies_unlisted_devices() {
+    let mut b = Bundle::new("devcg");
+    let caps = serde_json::json!(["CAP_MKNOD", "CAP_DAC_OVERRIDE"]);
+    for set in ["bounding", "effective", "permitted"] {
+        b.config["process"]["capabilities"][set] = caps.clone();
+    }
+    // /dev/kmsg (1:11) is not in the allowed list: creating the node works (mknod is
+    // allowed), opening it must not.
+    let out = b.probe(
+        "mknod /dev/kmsg c 1 11 && head -c 1 /dev/kmsg 2>&1; echo > /dev/null && echo null-ok",
+    );
+    assert!(out.contains("Operation not permitted"), "{out}");
+    assert!(out.contains("null-ok"));
+}
+
+#[test]
+fn no_pivot_still_runs_in_the_rootfs() {
+    let mut b = Bundle::new("nopivot");
+    b.script("cat /etc/motd");
+    let out = b.palisade(&["run", "--no-pivot", &b.id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "palisade test rootfs\n");
+    b.assert_nothing_left();
+}

@@ -1,0 +1,235 @@
+//! Helpers for the integration tests: a busybox rootfs built once from Debian's
+//! busybox-static, bundles made from `palisade spec`, and checks that nothing is left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+/// The shared, never-modified source rootfs.
+pub fn rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the integration tests create real containers and must run as root"
+        );
+        if let Ok(p) = std::env::var("PALISADE_TEST_ROOTFS") {
+            return PathBuf::from(p);
+        }
+        let dest = Path::new(env!("CARGO_TARGET_TMPDIR")).join("busybox-rootfs");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-rootfs.sh");
+        let st = Command::new("bash")
+            .arg(script)
+            .arg(&dest)
+            .status()
+            .expect("run make-rootfs.sh");
+        assert!(st.success(), "make-rootfs.sh failed");
+        dest
+    })
+}
+
+pub struct Bundle {
+    pub dir: tempfile::TempDir,
+    /// The --root of this test, so tests never see each other's containers.
+    pub state: PathBuf,
+    pub id: String,
+    pub config: Value,
+}
+
+impl Bundle {
+    /// A bundle with a private copy of the rootfs and palisade's hardened default config,
+    /// without a terminal.
+    pub fn new(name: &str) -> Bundle {
+        let dir = tempfile::Builder::new()
+            .prefix("palisade-it-")
+            .tempdir()
+            .unwrap();
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(rootfs())
+            .arg(dir.path().join("rootfs"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let out = Command::new(BIN)
+            .args(["spec", "--bundle"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "spec: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut config: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap())
+                .unwrap();
+        config["process"]["terminal"] = false.into();
+        let id = format!("{name}-{}", std::process::id());
+        let env = config["process"]["env"].as_array_mut().unwrap();
+        env.push(format!("PALISADE_TEST_MARK={id}").into());
+        let state = dir.path().join("state");
+        Bundle {
+            dir,
+            state,
+            id,
+            config,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.path().join("rootfs")
+    }
+
+    pub fn script(&mut self, script: &str) -> &mut Self {
+        self.config["process"]["args"] = serde_json::json!(["sh", "-c", script]);
+        self
+    }
+
+    pub fn write(&self) {
+        std::fs::write(
+            self.path().join("config.json"),
+            serde_json::to_vec_pretty(&self.config).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// `palisade --root STATE ARGS...` in the bundle directory, marked so that leftovers
+    /// can be found.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--root")
+            .arg(&self.state)
+            .args(args)
+            .current_dir(self.path());
+        c.env("PALISADE_TEST_MARK", &self.id);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Output goes through files, not pipes: a created container's init holds the
+    /// runtime's stdio (as runc's does), so a pipe would not see EOF until it exits.
+    pub fn palisade(&self, args: &[&str]) -> Output {
+        self.write();
+        output_via_files(self.cmd(args), self.path())
+    }
+
+    /// `run` of the config as it is; returns (exit status, stdout, stderr).
+    pub fn run(&self) -> (i32, String, String) {
+        let out = self.palisade(&["run", &self.id]);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs `script` in the container and returns its stdout, failing on a non-zero exit.
+    pub fn probe(&mut self, script: &str) -> String {
+        self.script(script);
+        let (code, out, err) = self.run();
+        assert_eq!(
+            code, 0,
+            "container script failed: {script}\nstdout: {out}\nstderr: {err}"
+        );
+        out
+    }
+
+    pub fn state_json(&self) -> Value {
+        let out = self.palisade(&["state", &self.id]);
+        assert!(
+            out.status.success(),
+            "state: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    pub fn status(&self) -> String {
+        self.state_json()["status"].as_str().unwrap().to_owned()
+    }
+
+    pub fn wait_status(&self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.status() != want {
+            assert!(Instant::now() < deadline, "container never became {want}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Nothing of this container is left: state, cgroup, mounts, processes.
+    pub fn assert_nothing_left(&self) {
+        assert!(
+            !self.state.join(&self.id).exists(),
+            "state directory left behind"
+        );
+        for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            let cg = h.path().join("palisade").join(&self.id);
+            assert!(!cg.exists(), "cgroup {} left behind", cg.display());
+        }
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let p = self.path().to_string_lossy().into_owned();
+        assert!(
+            !mountinfo.contains(&p),
+            "a mount under {p} was left in the host namespace"
+        );
+        let mark = format!("PALISADE_TEST_MARK={}", self.id);
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.parse::<u32>().is_err() || name == std::process::id().to_string() {
+                continue;
+            }
+            if let Ok(env) = std::fs::read(e.path().join("environ")) {
+                let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+                let zombie = stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'));
+                if !zombie && env.split(|b| *b == 0).any(|v| v == mark.as_bytes()) {
+                    panic!("process {name} of container {} is still alive", self.id);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        // Best effort: a failed test must not leave containers running.
+        let _ = self.cmd(&["delete", "--force", &self.id]).output();
+    }
+}
+
+pub fn output_via_files(mut cmd: Command, dir: &Path) -> Output {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (o, e) = (dir.join(format!(".out{n}")), dir.join(format!(".err{n}")));
+    cmd.stdout(std::fs::File::create(&o).unwrap())
+        .stderr(std::fs::File::create(&e).unwrap());
+    let status = cmd.status().unwrap();
+    let out = Output {
+        status,
+        stdout: std::fs::read(&o).unwrap(),
+        stderr: std::fs::read(&e).unwrap(),
+    };
+    let _ = std::fs::remove_file(o);
+    let _ = std::fs::remove_file(e);
+    out
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, unit tests, and the integration tests that create
+# real containers (as root). Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root: the integration tests create real containers" >&2; exit 1; }
+bash scripts/deps.sh
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo build --quiet
+cargo test --quiet -- --test-threads=2
