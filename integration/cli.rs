@@ -34,7 +34,7 @@ fn features_is_truthful_json() {
     assert!(v["annotations"]["io.palisade.init.steps"]
         .as_str()
         .unwrap()
-        .starts_with("namespaces,rootfs"));
+        .starts_with("namespaces,keyring,rootfs"));
 }
 
 #[test]
@@ -67,5 +67,17 @@ fn list_shows_containers_in_table_and_json() {
     assert_eq!(j[0]["id"], b.id.as_str());
     assert_eq!(j[0]["status"], "created");
     assert!(b.palisade(&["delete", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
+#[test]
+fn systemd_cgroup_flag_is_accepted_and_creating_refuses_clearly() {
+    let mut b = Bundle::new("systemd");
+    b.script("true");
+    let o = b.palisade(&["--systemd-cgroup", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = b.palisade(&["--systemd-cgroup", "create", &b.id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--systemd-cgroup"), "{}", stderr(&o));
     b.assert_nothing_left();
 }

@@ -176,3 +176,30 @@ fn preserve_fds_passes_exactly_those() {
     // ls opens one directory itself (the lowest free number, 4); nothing else is open.
     assert!(s.starts_with("0 1 2 3 4 palisade test rootfs"), "{s}");
 }
+
+#[test]
+fn session_keyring_is_the_containers_own_unless_asked() {
+    let mut b = Bundle::new("keyring");
+    b.script("true");
+    let ring = format!("_ses.{}", b.id);
+    assert!(b.palisade(&["create", &b.id]).status.success());
+    assert!(
+        std::fs::read_to_string("/proc/keys")
+            .unwrap()
+            .contains(&ring),
+        "no {ring} keyring"
+    );
+    assert!(b.palisade(&["delete", &b.id]).status.success());
+    // A dead keyring lingers until the kernel collects it: use another id.
+    let other = format!("{}-nk", b.id);
+    assert!(b
+        .palisade(&["create", "--no-new-keyring", &other])
+        .status
+        .success());
+    let keys = std::fs::read_to_string("/proc/keys").unwrap();
+    assert!(
+        !keys.contains(&format!("_ses.{other}")),
+        "--no-new-keyring made one"
+    );
+    assert!(b.palisade(&["delete", &other]).status.success());
+}

@@ -121,3 +121,18 @@ fn no_pivot_still_runs_in_the_rootfs() {
     assert_eq!(stdout(&out), "palisade test rootfs\n");
     b.assert_nothing_left();
 }
+
+#[test]
+fn cgroup2_mount_shows_only_the_containers_cgroup() {
+    let mut b = Bundle::new("cg2");
+    b.config["mounts"].as_array_mut().unwrap().push(serde_json::json!({"destination": "/cg2", "type": "cgroup2", "source": "cgroup", "options": ["ro", "nosuid", "nodev", "noexec"]}));
+    let out = b.probe("grep ' /cg2 ' /proc/self/mountinfo | cut -d' ' -f4; ls /cg2 | grep -c '^palisade$' || true");
+    let l: Vec<&str> = out.lines().collect();
+    // Inside its cgroup namespace the container's own cgroup is "/"; the host's root
+    // would show as "/..".
+    assert_eq!(
+        l[0], "/",
+        "the mount's root is the container's cgroup: {out}"
+    );
+    assert_eq!(l[1], "0", "the host's hierarchy must not be visible: {out}");
+}

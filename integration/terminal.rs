@@ -46,3 +46,47 @@ fn terminal_without_console_socket_is_refused_when_detached() {
     assert!(stderr(&o).contains("console-socket"), "{}", stderr(&o));
     b.assert_nothing_left();
 }
+
+/// `run` with process.terminal and no console socket, driven from a real terminal as a
+/// person would: the container gets a pty, input and output pass through, the exit status
+/// comes back.
+#[test]
+fn run_in_the_foreground_with_a_terminal() {
+    let mut b = Bundle::new("runtty");
+    b.config["process"]["terminal"] = true.into();
+    b.config["process"]["args"] = serde_json::json!(["sh"]);
+    b.write();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut cmd = b.cmd(&["run", &b.id]);
+    cmd.stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut m = std::fs::File::from(pty.master);
+    std::thread::sleep(Duration::from_millis(500));
+    m.write_all(b"echo in-$((6*7)); tty; exit 4\n").unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            match m.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if String::from_utf8_lossy(&out).contains("/dev/pts/0") {
+                        break;
+                    }
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let status = child.wait().unwrap();
+    let out = reader.join().unwrap();
+    assert!(out.contains("in-42") && out.contains("/dev/pts/0"), "{out}");
+    assert_eq!(status.code(), Some(4), "{out}");
+    b.assert_nothing_left();
+}

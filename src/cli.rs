@@ -84,7 +84,7 @@ pub struct CreateArgs {
     /// Use MS_MOVE + chroot instead of pivot_root.
     #[arg(long = "no-pivot")]
     pub no_pivot: bool,
-    /// Do not create a new session keyring (palisade never creates one).
+    /// Keep the runtime's session keyring instead of a new one for the container.
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
     /// Pass N extra descriptors (3 .. 3+N-1) to the container.

@@ -59,6 +59,7 @@ pub struct CreateRequest<'a> {
     pub console: Option<Console>,
     pub pid_file: Option<&'a Path>,
     pub no_pivot: bool,
+    pub no_new_keyring: bool,
     pub preserve_fds: u32,
 }
 
@@ -184,6 +185,8 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         &plan,
         &cgroup,
         SpawnOptions {
+            id: req.id,
+            new_keyring: !req.no_new_keyring,
             fifo,
             console_socket,
             no_pivot: req.no_pivot,

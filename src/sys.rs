@@ -258,6 +258,15 @@ pub fn set_parent_death_signal(sig: i32) -> io::Result<()> {
     .map(|_| ())
 }
 
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring, so the container does
+/// not share the runtime's (and through it the host's) session keys.
+pub fn join_session_keyring(name: &CStr) -> io::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: `name` is a valid C string the kernel only reads during the call.
+    check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) })
+        .map(|_| ())
+}
+
 /// setns(2) with a namespace file descriptor.
 pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> io::Result<()> {
     // SAFETY: plain integer syscall on a descriptor we borrow.

@@ -11,6 +11,7 @@ pub fn run(root: &Path, a: &CreateArgs) -> anyhow::Result<i32> {
         console: a.console_socket.clone().map(Console::Socket),
         pid_file: a.pid_file.as_deref(),
         no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
     })?;
     Ok(0)

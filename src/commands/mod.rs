@@ -15,9 +15,13 @@ use crate::cli::{Cli, Command};
 /// Runs the command; returns the process exit status.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     let root = cli.root.as_path();
-    if cli.systemd_cgroup {
+    let creates = matches!(cli.command, Some(Command::Create(_) | Command::Run(_)));
+    if cli.systemd_cgroup && creates {
+        // Accepted everywhere (managers pass it to every command); creating a systemd
+        // scope comes with the isolation layer, and a silent cgroupfs fallback would put
+        // the container where the operator did not ask.
         anyhow::bail!(
-            "--systemd-cgroup: systemd cgroup management is not supported by this palisade yet"
+            "--systemd-cgroup: creating containers under systemd is not supported by this palisade yet"
         );
     }
     match cli.command.as_ref().expect("checked by main") {

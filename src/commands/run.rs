@@ -61,6 +61,7 @@ pub fn run(root: &Path, a: &RunArgs) -> anyhow::Result<i32> {
         console,
         pid_file: c.pid_file.as_deref(),
         no_pivot: c.no_pivot,
+        no_new_keyring: c.no_new_keyring,
         preserve_fds: c.preserve_fds,
     })?;
     let master = match ours {

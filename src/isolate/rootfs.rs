@@ -126,6 +126,9 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()>
     if m.typ == "cgroup" {
         return cgroup_mount(root, m, cgroup);
     }
+    if m.typ == "cgroup2" {
+        return cgroup2_mount(root, m, cgroup);
+    }
     if m.is_bind() {
         let source = m
             .source
@@ -183,6 +186,29 @@ fn cgroup_mount(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<
         sys::mount_setattr(fd.as_fd(), false, sys::MOUNT_ATTR_RDONLY, 0, 0)?;
     }
     Ok(())
+}
+
+/// `type: cgroup2`: the container's own directory of the unified hierarchy (the whole
+/// host hierarchy would show every other cgroup of the machine).
+fn cgroup2_mount(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()> {
+    let unified = if super::cgroups::is_v2_unified() {
+        cgroup.dirs.first()
+    } else {
+        cgroup
+            .dirs
+            .iter()
+            .find(|d| d.starts_with("/sys/fs/cgroup/unified"))
+    };
+    let unified = unified.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "this host has no cgroup2 hierarchy",
+        )
+    })?;
+    let mut bind_opts = m.options.clone();
+    bind_opts.flags |= MsFlags::MS_BIND;
+    bind_opts.data.clear();
+    mounts::bind(root, unified, &m.destination, &bind_opts)
 }
 
 /// pivot_root(2) fails when the new root's parent mount is shared; with a shared

@@ -26,6 +26,9 @@ pub struct Ctx<'a> {
     pub console_socket: Option<OwnedFd>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
+    /// Container id, for the session keyring's name.
+    pub id: &'a str,
+    pub new_keyring: bool,
     /// OCI state handed over with the createRuntime reply, for createContainer hooks.
     pub state: String,
     pub executable: Option<CString>,
@@ -50,6 +53,7 @@ pub type Step = fn(&mut Ctx) -> io::Result<()>;
 ///   execve, so the filter need not allow the runtime's own system calls.
 pub const STEPS: &[(&str, Step)] = &[
     ("namespaces", step_namespaces),
+    ("keyring", step_keyring),
     ("rootfs", step_rootfs),
     ("hooks_create_runtime", step_hooks_create_runtime),
     ("hooks_create_container", step_hooks_create_container),
@@ -88,6 +92,19 @@ fn step_namespaces(c: &mut Ctx) -> io::Result<()> {
         other => return Err(io::Error::other(format!("unexpected message {other:?}"))),
     }
     namespaces::enter(c.plan)
+}
+
+/// A session keyring of the container's own, as runc makes unless --no-new-keyring.
+fn step_keyring(c: &mut Ctx) -> io::Result<()> {
+    if !c.new_keyring {
+        return Ok(());
+    }
+    let name = std::ffi::CString::new(format!("_ses.{}", c.id)).map_err(io::Error::other)?;
+    match sys::join_session_keyring(&name) {
+        // A kernel without keys cannot leak them either.
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
+        other => other.map_err(|e| io::Error::new(e.kind(), format!("join session keyring: {e}"))),
+    }
 }
 
 fn step_rootfs(c: &mut Ctx) -> io::Result<()> {
@@ -368,6 +385,7 @@ mod tests {
             step_names(),
             vec![
                 "namespaces",
+                "keyring",
                 "rootfs",
                 "hooks_create_runtime",
                 "hooks_create_container",

@@ -23,7 +23,9 @@ pub enum SpawnError {
     Channel(io::Error),
 }
 
-pub struct SpawnOptions {
+pub struct SpawnOptions<'a> {
+    pub id: &'a str,
+    pub new_keyring: bool,
     pub fifo: OwnedFd,
     pub console_socket: Option<OwnedFd>,
     pub no_pivot: bool,
@@ -39,7 +41,7 @@ pub struct Pending {
 /// Clones the init. New namespaces come from the clone flags, except the cgroup namespace,
 /// which the init unshares after the runtime has moved it into its cgroup. Pid (and time)
 /// namespaces given by path are entered for the child only.
-pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions) -> Result<Pending, SpawnError> {
+pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pending, SpawnError> {
     let (ours, theirs) = Channel::pair().map_err(SpawnError::Clone)?;
     let flags = plan.new_namespace_flags() & !libc::CLONE_NEWCGROUP & !libc::CLONE_NEWTIME;
     let children_in = ChildrenIn::enter(plan).map_err(SpawnError::Clone)?;
@@ -55,6 +57,8 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions) -> Result<Pending
             console_socket: opts.console_socket,
             no_pivot: opts.no_pivot,
             preserve_fds: opts.preserve_fds,
+            id: opts.id,
+            new_keyring: opts.new_keyring,
             state: String::new(),
             executable: None,
         })
