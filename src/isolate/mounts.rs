@@ -190,13 +190,24 @@ pub fn bind(root: BorrowedFd<'_>, source: &Path, dest: &Path, o: &MountOptions) 
     if set != 0 || clear != 0 {
         sys::mount_setattr(tree.as_fd(), false, set, clear, 0)?;
     }
-    if o.rec_set != 0 || o.rec_clear != 0 {
-        sys::mount_setattr(tree.as_fd(), true, o.rec_set, o.rec_clear, 0)?;
-    }
+    set_recursive(tree.as_fd(), o)?;
     sys::move_mount_fd(tree.as_fd(), target.as_fd())?;
+    set_propagation(tree.as_fd(), o)
+}
+
+/// The recursive attributes ("rro", "rnosuid", ...) on a whole mount tree.
+fn set_recursive(mount: BorrowedFd<'_>, o: &MountOptions) -> io::Result<()> {
+    if o.rec_set != 0 || o.rec_clear != 0 {
+        sys::mount_setattr(mount, true, o.rec_set, o.rec_clear, 0)?;
+    }
+    Ok(())
+}
+
+/// Propagation options, in the order given, on an attached mount.
+fn set_propagation(mount: BorrowedFd<'_>, o: &MountOptions) -> io::Result<()> {
     for p in &o.propagation {
         let rec = p.contains(MsFlags::MS_REC);
-        sys::mount_setattr(tree.as_fd(), rec, 0, 0, (*p - MsFlags::MS_REC).bits())?;
+        sys::mount_setattr(mount, rec, 0, 0, (*p - MsFlags::MS_REC).bits())?;
     }
     Ok(())
 }
@@ -226,14 +237,8 @@ pub fn filesystem(
     }
     // The target descriptor still names the covered directory: reopen to reach the new mount.
     let mounted = resolve::open_or_create(root, dest, Kind::Dir)?;
-    if o.rec_set != 0 || o.rec_clear != 0 {
-        sys::mount_setattr(mounted.as_fd(), true, o.rec_set, o.rec_clear, 0)?;
-    }
-    for p in &o.propagation {
-        let rec = p.contains(MsFlags::MS_REC);
-        sys::mount_setattr(mounted.as_fd(), rec, 0, 0, (*p - MsFlags::MS_REC).bits())?;
-    }
-    Ok(())
+    set_recursive(mounted.as_fd(), o)?;
+    set_propagation(mounted.as_fd(), o)
 }
 
 #[cfg(test)]
