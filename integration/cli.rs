@@ -25,7 +25,8 @@ fn version_names_spec_and_libseccomp() {
 fn features_is_truthful_json() {
     let o = Command::new(BIN).arg("features").output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["linux"]["seccomp"]["enabled"], false);
+    assert_eq!(v["linux"]["seccomp"]["enabled"], true);
+    assert_eq!(v["linux"]["apparmor"]["enabled"], false);
     assert!(v["linux"]["namespaces"]
         .as_array()
         .unwrap()

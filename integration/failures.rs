@@ -138,9 +138,12 @@ fn missing_executable() {
 
 #[test]
 fn unsupported_layers_are_refused_not_ignored() {
-    let mut b = Bundle::new("f-seccomp");
-    b.config["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO"});
-    create_fails(&b, &["linux.seccomp", "not supported"]);
+    let mut b = Bundle::new("f-userns");
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user"}));
+    create_fails(&b, &["user namespaces", "not supported"]);
     let mut b = Bundle::new("f-memory");
     b.config["linux"]["resources"]["memory"] = serde_json::json!({"limit": 10485760});
     create_fails(&b, &["linux.resources.memory"]);

@@ -10,4 +10,5 @@ mod lifecycle;
 mod namespaces;
 mod process;
 mod rootfs;
+mod seccomp;
 mod terminal;

@@ -15,6 +15,7 @@ use nix::unistd::Pid;
 
 use crate::hooks::{self, HookError};
 use crate::isolate::cgroups::{self, Cgroup, CgroupError};
+use crate::isolate::seccomp;
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
 use crate::spec::{self, SpecError};
 use crate::state::{self, Container, Phase, Record, StateError, Status, StoredHooks};
@@ -31,6 +32,8 @@ pub enum Error {
     Spawn(#[from] SpawnError),
     #[error("{0}")]
     Hook(#[from] HookError),
+    #[error("seccomp: {0}")]
+    Seccomp(#[from] crate::isolate::seccomp::SeccompError),
     #[error("{step}: {why}")]
     Step { step: &'static str, why: String },
     #[error("refused: {0} not supported by this palisade yet")]
@@ -121,6 +124,8 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         }
         _ => {}
     }
+    // Compiled before anything exists, so a bad filter fails create with nothing to undo.
+    let filter = plan.seccomp.as_ref().map(seccomp::compile).transpose()?;
     let mut cgroup = cgroups::locate(plan.cgroups_path.as_deref(), req.id)?;
     let record = Record {
         version: state::RECORD_VERSION,
@@ -172,6 +177,15 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
             })?))
         }
     };
+    let seccomp_listener = match filter.as_ref().and_then(|f| f.listener_path.as_ref()) {
+        None => None,
+        Some(path) => Some(OwnedFd::from(UnixStream::connect(path).map_err(|e| {
+            step_err(
+                "seccomp",
+                format!("connect listenerPath {}: {e}", path.display()),
+            )
+        })?)),
+    };
     let fifo_path = c.fifo_path();
     let fifo: OwnedFd = fs::OpenOptions::new()
         .read(true)
@@ -186,6 +200,8 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         &cgroup,
         SpawnOptions {
             id: req.id,
+            seccomp: filter.as_ref(),
+            seccomp_listener,
             new_keyring: !req.no_new_keyring,
             fifo,
             console_socket,
@@ -203,7 +219,7 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         pending.abort("cgroup join failed");
         return Err(e.into());
     }
-    pending.proceed()?;
+    pending.proceed(c.record.oci_state_json(Status::Creating))?;
     pending.wait_ready(|| {
         let state = c.record.oci_state_json(Status::Creating);
         hooks::run_all("prestart", &plan.hooks.prestart, &state).map_err(|e| e.to_string())?;

@@ -242,6 +242,8 @@ pub struct Plan {
     pub hooks: Hooks,
     pub annotations: BTreeMap<String, String>,
     pub cgroups_path: Option<PathBuf>,
+    /// linux.seccomp as given; compiled by isolate::seccomp before anything is created.
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
     /// linux.resources.devices followed by the devices every container may use.
     pub device_rules: Vec<DeviceRule>,
     /// linux.timeOffsets: (clock, seconds, nanoseconds) for a new time namespace.
@@ -445,9 +447,6 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
 
     // Layers that issue-3 steps apply; until then a config asking for them is refused rather
     // than silently run without them (fail closed).
-    if linux.seccomp().is_some() {
-        unsupported.push("linux.seccomp".into());
-    }
     if namespaces.iter().any(|n| n.kind == NsKind::User)
         || linux.uid_mappings().is_some()
         || linux.gid_mappings().is_some()
@@ -516,6 +515,7 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
             .into_iter()
             .collect(),
         cgroups_path: linux.cgroups_path().clone(),
+        seccomp: linux.seccomp().clone(),
         device_rules,
         time_offsets,
         unsupported,
@@ -1002,13 +1002,13 @@ mod tests {
     }
 
     #[test]
-    fn seccomp_is_refused_until_supported() {
+    fn unapplied_limits_are_listed_as_unsupported() {
         let mut c = base();
-        c["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
+        c["linux"]["resources"] = serde_json::json!({"memory": {"limit": 1000000}, "cpu": {}});
         let d = bundle_with(c);
         assert_eq!(
             load(d.path()).unwrap().unsupported,
-            vec!["linux.seccomp".to_string()]
+            vec!["linux.resources.memory".to_string()]
         );
     }
 }

@@ -267,6 +267,32 @@ pub fn join_session_keyring(name: &CStr) -> io::Result<()> {
         .map(|_| ())
 }
 
+/// seccomp(SECCOMP_SET_MODE_FILTER) with a BPF program exported by libseccomp. Returns the
+/// notification listener when `flags` asks for one (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+pub fn seccomp_set_filter(bpf: &[u8], flags: u32) -> io::Result<Option<OwnedFd>> {
+    const SECCOMP_SET_MODE_FILTER: libc::c_long = 1;
+    const NEW_LISTENER: u32 = 1 << 3;
+    let prog = libc::sock_fprog {
+        len: (bpf.len() / 8) as libc::c_ushort,
+        filter: bpf.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `bpf`, whole 8-byte sock_filter instructions that outlive the
+    // call; the kernel copies the program before returning.
+    let ret = check(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags,
+            &prog as *const libc::sock_fprog,
+        )
+    })?;
+    if flags & NEW_LISTENER != 0 {
+        // SAFETY: with NEW_LISTENER the return value is a new descriptor that we own.
+        return Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as RawFd) }));
+    }
+    Ok(None)
+}
+
 /// setns(2) with a namespace file descriptor.
 pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> io::Result<()> {
     // SAFETY: plain integer syscall on a descriptor we borrow.

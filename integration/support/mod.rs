@@ -133,6 +133,12 @@ impl Bundle {
         )
     }
 
+    /// `run` of `sh -c script`; returns (exit status, stdout, stderr).
+    pub fn run_script(&mut self, script: &str) -> (i32, String, String) {
+        self.script(script);
+        self.run()
+    }
+
     /// Runs `script` in the container and returns its stdout, failing on a non-zero exit.
     pub fn probe(&mut self, script: &str) -> String {
         self.script(script);

@@ -14,3 +14,4 @@ pub mod namespaces;
 pub mod nnp;
 pub mod resolve;
 pub mod rootfs;
+pub mod seccomp;

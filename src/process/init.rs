@@ -11,6 +11,7 @@ use super::sync::{Channel, Msg};
 use crate::hooks;
 use crate::isolate::{
     caps, cgroups::Cgroup, console, fds, host, identity, limits, namespaces, nnp, resolve, rootfs,
+    seccomp,
 };
 use crate::spec::Plan;
 use crate::sys;
@@ -26,6 +27,8 @@ pub struct Ctx<'a> {
     pub console_socket: Option<OwnedFd>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
+    pub seccomp: Option<&'a seccomp::Filter>,
+    pub seccomp_listener: Option<OwnedFd>,
     /// Container id, for the session keyring's name.
     pub id: &'a str,
     pub new_keyring: bool,
@@ -62,8 +65,9 @@ pub const STEPS: &[(&str, Step)] = &[
     ("paths", step_paths),
     ("host", step_host),
     ("rlimits", step_rlimits),
-    // Slot for the isolation issue: user-namespace id mapping is written by the parent
-    // before `Proceed`; cgroup limits are applied by the parent before `Proceed` as well.
+    // Without no_new_privs the kernel takes a filter only from a task holding
+    // CAP_SYS_ADMIN: then seccomp goes here, before any privilege is dropped (as runc does).
+    ("seccomp_early", step_seccomp_early),
     ("bounding_set", step_bounding_set),
     ("identity", step_identity),
     ("capabilities", step_capabilities),
@@ -76,7 +80,7 @@ pub const STEPS: &[(&str, Step)] = &[
     ("ready", step_ready),
     ("wait_start", step_wait_start),
     ("hooks_start_container", step_hooks_start_container),
-    // Slot: seccomp (the isolation issue). Configs asking for it are refused by the plan.
+    // With no_new_privs: seccomp last, so the filter need not allow the runtime's calls.
     ("seccomp", step_seccomp),
 ];
 
@@ -87,7 +91,7 @@ pub fn step_names() -> Vec<&'static str> {
 
 fn step_namespaces(c: &mut Ctx) -> io::Result<()> {
     match c.chan.expect("proceed")? {
-        Msg::Proceed => {}
+        Msg::Proceed { state } => c.state = state,
         Msg::Abort { reason } => return Err(io::Error::other(reason)),
         other => return Err(io::Error::other(format!("unexpected message {other:?}"))),
     }
@@ -307,7 +311,32 @@ fn step_hooks_start_container(c: &mut Ctx) -> io::Result<()> {
         .map_err(io::Error::other)
 }
 
-fn step_seccomp(_c: &mut Ctx) -> io::Result<()> {
+fn step_seccomp_early(c: &mut Ctx) -> io::Result<()> {
+    if c.plan.process.no_new_privileges {
+        return Ok(());
+    }
+    load_seccomp(c)
+}
+
+fn step_seccomp(c: &mut Ctx) -> io::Result<()> {
+    if !c.plan.process.no_new_privileges {
+        return Ok(());
+    }
+    load_seccomp(c)
+}
+
+fn load_seccomp(c: &mut Ctx) -> io::Result<()> {
+    let Some(filter) = c.seccomp else {
+        return Ok(());
+    };
+    if let Some(listener) = seccomp::load(filter)? {
+        let sock = c
+            .seccomp_listener
+            .take()
+            .ok_or_else(|| io::Error::other("NOTIFY filter without a listener connection"))?;
+        seccomp::send_listener(sock.as_fd(), listener.as_fd(), filter, &c.state)
+            .map_err(|e| io::Error::new(e.kind(), format!("send the seccomp listener: {e}")))?;
+    }
     Ok(())
 }
 
@@ -320,6 +349,7 @@ pub fn run(mut ctx: Ctx) -> i32 {
     sys::reset_signals();
     let mut keep = vec![ctx.chan.as_raw_fd(), ctx.fifo.as_raw_fd()];
     keep.extend(ctx.console_socket.as_ref().map(|s| s.as_raw_fd()));
+    keep.extend(ctx.seccomp_listener.as_ref().map(|s| s.as_raw_fd()));
     if let Err(e) = fds::close_inherited(&keep, ctx.preserve_fds) {
         report(&ctx, "fds", &e.to_string());
         return 1;
@@ -394,6 +424,7 @@ mod tests {
                 "paths",
                 "host",
                 "rlimits",
+                "seccomp_early",
                 "bounding_set",
                 "identity",
                 "capabilities",

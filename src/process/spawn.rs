@@ -24,6 +24,9 @@ pub enum SpawnError {
 }
 
 pub struct SpawnOptions<'a> {
+    pub seccomp: Option<&'a crate::isolate::seccomp::Filter>,
+    /// Connected to linux.seccomp.listenerPath when the filter has NOTIFY rules.
+    pub seccomp_listener: Option<OwnedFd>,
     pub id: &'a str,
     pub new_keyring: bool,
     pub fifo: OwnedFd,
@@ -58,6 +61,8 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
             no_pivot: opts.no_pivot,
             preserve_fds: opts.preserve_fds,
             id: opts.id,
+            seccomp: opts.seccomp,
+            seccomp_listener: opts.seccomp_listener,
             new_keyring: opts.new_keyring,
             state: String::new(),
             executable: None,
@@ -73,8 +78,10 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
 
 impl Pending {
     /// Lets the init go on (its cgroup is ready).
-    pub fn proceed(&self) -> Result<(), SpawnError> {
-        self.chan.send(&Msg::Proceed).map_err(SpawnError::Channel)
+    pub fn proceed(&self, state: String) -> Result<(), SpawnError> {
+        self.chan
+            .send(&Msg::Proceed { state })
+            .map_err(SpawnError::Channel)
     }
 
     /// Stops the init before it starts anything.

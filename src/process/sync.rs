@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Msg {
-    /// runtime → init: you are in your cgroup; go on with the steps.
-    Proceed,
+    /// runtime → init: you are in your cgroup; go on with the steps. `state` is the OCI
+    /// state (with the init's pid as the host sees it).
+    Proceed { state: String },
     /// init → runtime: mounts are in place; run prestart and createRuntime hooks.
     RunCreateRuntimeHooks,
     /// runtime → init: those hooks passed; `state` is the OCI state for createContainer hooks.
@@ -88,6 +89,8 @@ mod tests {
             step: "rootfs".into(),
             error: "boom".into(),
         };
+        a.send(&Msg::Proceed { state: "{}".into() }).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(Msg::Proceed { state: "{}".into() }));
         a.send(&m).unwrap();
         a.send(&Msg::Ready).unwrap();
         assert_eq!(b.recv().unwrap(), Some(m));
