@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod defences;
 mod failures;
+mod landlock;
 mod lifecycle;
 mod namespaces;
 mod process;

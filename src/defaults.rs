@@ -95,7 +95,9 @@ pub fn features() -> Value {
         "annotations": {
             "io.palisade.version": env!("CARGO_PKG_VERSION"),
             "io.palisade.init.steps": crate::process::init::step_names().join(","),
-            "io.palisade.landlock.enabled": "false"
+            "io.palisade.landlock.enabled": (crate::isolate::landlock::kernel_abi() > 0).to_string(),
+            "io.palisade.landlock.abi": crate::isolate::landlock::kernel_abi().to_string(),
+            "io.palisade.landlock.annotation": crate::isolate::landlock::ANNOTATION
         }
     })
 }

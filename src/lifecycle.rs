@@ -144,6 +144,7 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
             poststart: plan.hooks.poststart.clone(),
             poststop: plan.hooks.poststop.clone(),
         },
+        landlock: None,
     };
     let mut c = Container::reserve(req.root, record)?;
     let dir = c.dir.clone();
@@ -220,7 +221,7 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         return Err(e.into());
     }
     pending.proceed(c.record.oci_state_json(Status::Creating))?;
-    pending.wait_ready(|| {
+    let landlock = pending.wait_ready(|| {
         let state = c.record.oci_state_json(Status::Creating);
         hooks::run_all("prestart", &plan.hooks.prestart, &state).map_err(|e| e.to_string())?;
         hooks::run_all("createRuntime", &plan.hooks.create_runtime, &state)
@@ -231,6 +232,14 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         write_pid_file(pf, pending.pid)
             .map_err(|e| step_err("pid-file", format!("{}: {e}", pf.display())))?;
     }
+    match landlock.as_deref() {
+        None => {}
+        Some("fully_enforced") => tracing::info!("landlock: fully enforced"),
+        Some(s) => tracing::warn!(
+            "landlock: {s} (best effort was asked; this kernel cannot enforce all of it)"
+        ),
+    }
+    c.record.landlock = landlock;
     c.record.phase = Phase::Created;
     c.save()?;
     undo.armed = false;

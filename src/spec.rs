@@ -242,6 +242,8 @@ pub struct Plan {
     pub hooks: Hooks,
     pub annotations: BTreeMap<String, String>,
     pub cgroups_path: Option<PathBuf>,
+    /// process.landlock (or the run.oci.landlock annotation), validated.
+    pub landlock: Option<crate::isolate::landlock::Landlock>,
     /// linux.seccomp as given; compiled by isolate::seccomp before anything is created.
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
     /// linux.resources.devices followed by the devices every container may use.
@@ -281,7 +283,39 @@ pub fn load(bundle: &Path) -> Result<Plan, SpecError> {
         path: path.clone(),
         source,
     })?;
-    plan(&spec, &bundle)
+    let mut plan = plan(&spec, &bundle)?;
+    // oci-spec does not know process.landlock yet: read it from the raw document.
+    let raw: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+    plan.landlock = landlock(&raw, &plan)?;
+    Ok(plan)
+}
+
+fn landlock(
+    raw: &serde_json::Value,
+    plan: &Plan,
+) -> Result<Option<crate::isolate::landlock::Landlock>, SpecError> {
+    use crate::isolate::landlock::{Landlock, ANNOTATION};
+    let (value, field) = match (
+        &raw["process"]["landlock"],
+        plan.annotations.get(ANNOTATION),
+    ) {
+        (serde_json::Value::Null, None) => return Ok(None),
+        (serde_json::Value::Null, Some(text)) => (
+            serde_json::from_str::<serde_json::Value>(text)
+                .map_err(|e| invalid(format!("annotations[{ANNOTATION:?}]"), e.to_string()))?,
+            format!("annotations[{ANNOTATION:?}]"),
+        ),
+        (v, _) => (v.clone(), "process.landlock".to_string()),
+    };
+    let l: Landlock = serde_json::from_value(value).map_err(|e| invalid(&field, e.to_string()))?;
+    l.validate().map_err(|e| invalid(&field, e.to_string()))?;
+    if !plan.process.no_new_privileges {
+        return Err(invalid(
+            &field,
+            "Landlock needs process.noNewPrivileges: true",
+        ));
+    }
+    Ok(Some(l))
 }
 
 /// Validates a parsed spec into a [`Plan`]; `bundle` must be absolute.
@@ -515,6 +549,7 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
             .into_iter()
             .collect(),
         cgroups_path: linux.cgroups_path().clone(),
+        landlock: None,
         seccomp: linux.seccomp().clone(),
         device_rules,
         time_offsets,

@@ -106,6 +106,9 @@ pub struct Record {
     pub annotations: BTreeMap<String, String>,
     pub cgroup: Cgroup,
     pub hooks: StoredHooks,
+    /// What the kernel enforced of the Landlock ruleset, if the container has one.
+    #[serde(default)]
+    pub landlock: Option<String>,
 }
 
 /// The OCI state (runtime-spec runtime.md#state).
@@ -346,6 +349,7 @@ mod tests {
             annotations: BTreeMap::new(),
             cgroup: Cgroup::default(),
             hooks: StoredHooks::default(),
+            landlock: None,
         }
     }
 

@@ -293,6 +293,21 @@ pub fn seccomp_set_filter(bpf: &[u8], flags: u32) -> io::Result<Option<OwnedFd>>
     Ok(None)
 }
 
+/// The Landlock ABI version (landlock_create_ruleset(NULL, 0, VERSION)), 0 if unavailable.
+pub fn landlock_abi() -> i64 {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_long = 1;
+    // SAFETY: with a NULL attribute, size 0 and the VERSION flag the call only returns a number.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    v.max(0)
+}
+
 /// setns(2) with a namespace file descriptor.
 pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> io::Result<()> {
     // SAFETY: plain integer syscall on a descriptor we borrow.

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod fds;
 pub mod host;
 pub mod identity;
+pub mod landlock;
 pub mod limits;
 pub mod mounts;
 pub mod namespaces;

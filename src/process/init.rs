@@ -35,6 +35,8 @@ pub struct Ctx<'a> {
     /// OCI state handed over with the createRuntime reply, for createContainer hooks.
     pub state: String,
     pub executable: Option<CString>,
+    /// What the kernel enforced of the Landlock ruleset, reported with `Ready`.
+    pub landlock_status: Option<String>,
 }
 
 pub type Step = fn(&mut Ctx) -> io::Result<()>;
@@ -72,7 +74,7 @@ pub const STEPS: &[(&str, Step)] = &[
     ("identity", step_identity),
     ("capabilities", step_capabilities),
     ("no_new_privs", step_no_new_privs),
-    // Slot: Landlock (the isolation issue). Configs asking for it are refused by the plan.
+    // Landlock after no_new_privs, which it requires; its paths are container paths.
     ("landlock", step_landlock),
     ("executable", step_executable),
     ("cwd", step_cwd),
@@ -189,7 +191,11 @@ fn step_no_new_privs(c: &mut Ctx) -> io::Result<()> {
     nnp::apply(c.plan.process.no_new_privileges)
 }
 
-fn step_landlock(_c: &mut Ctx) -> io::Result<()> {
+fn step_landlock(c: &mut Ctx) -> io::Result<()> {
+    if let Some(l) = &c.plan.landlock {
+        let status = l.apply().map_err(io::Error::other)?;
+        c.landlock_status = Some(status.to_owned());
+    }
     Ok(())
 }
 
@@ -287,7 +293,9 @@ fn step_fds(c: &mut Ctx) -> io::Result<()> {
 fn step_ready(c: &mut Ctx) -> io::Result<()> {
     // From here on the init outlives `create`: it must not die with it.
     sys::set_parent_death_signal(0)?;
-    c.chan.send(&Msg::Ready)
+    c.chan.send(&Msg::Ready {
+        landlock: c.landlock_status.clone(),
+    })
 }
 
 fn step_wait_start(c: &mut Ctx) -> io::Result<()> {

@@ -66,6 +66,7 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
             new_keyring: opts.new_keyring,
             state: String::new(),
             executable: None,
+            landlock_status: None,
         })
     })
     .map_err(SpawnError::Clone)?;
@@ -91,15 +92,16 @@ impl Pending {
         });
     }
 
-    /// Serves the init until `Ready`. `create_runtime_hooks` runs the prestart and
-    /// createRuntime hooks and returns the state JSON for the createContainer hooks.
+    /// Serves the init until `Ready`, returning its Landlock status. `create_runtime_hooks`
+    /// runs the prestart and createRuntime hooks and returns the state JSON for the
+    /// createContainer hooks.
     pub fn wait_ready(
         &self,
         mut create_runtime_hooks: impl FnMut() -> Result<String, String>,
-    ) -> Result<(), SpawnError> {
+    ) -> Result<Option<String>, SpawnError> {
         loop {
             match self.chan.recv().map_err(SpawnError::Channel)? {
-                Some(Msg::Ready) => return Ok(()),
+                Some(Msg::Ready { landlock }) => return Ok(landlock),
                 Some(Msg::RunCreateRuntimeHooks) => match create_runtime_hooks() {
                     Ok(state) => self
                         .chan

@@ -18,8 +18,9 @@ pub enum Msg {
     HooksDone { state: String },
     /// runtime → init: stop here (a hook failed); the init exits.
     Abort { reason: String },
-    /// init → runtime: every step before `wait_start` is done.
-    Ready,
+    /// init → runtime: every step before `wait_start` is done; `landlock` is what the
+    /// kernel enforced of the ruleset, when there is one.
+    Ready { landlock: Option<String> },
     /// init → runtime: `step` failed.
     Failed { step: String, error: String },
 }
@@ -92,9 +93,9 @@ mod tests {
         a.send(&Msg::Proceed { state: "{}".into() }).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Msg::Proceed { state: "{}".into() }));
         a.send(&m).unwrap();
-        a.send(&Msg::Ready).unwrap();
+        a.send(&Msg::Ready { landlock: None }).unwrap();
         assert_eq!(b.recv().unwrap(), Some(m));
-        assert_eq!(b.expect("ready").unwrap(), Msg::Ready);
+        assert_eq!(b.expect("ready").unwrap(), Msg::Ready { landlock: None });
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }
