@@ -144,9 +144,9 @@ fn unsupported_layers_are_refused_not_ignored() {
         .unwrap()
         .push(serde_json::json!({"type": "user"}));
     create_fails(&b, &["user namespaces", "not supported"]);
-    let mut b = Bundle::new("f-memory");
-    b.config["linux"]["resources"]["memory"] = serde_json::json!({"limit": 10485760});
-    create_fails(&b, &["linux.resources.memory"]);
+    let mut b = Bundle::new("f-rdma");
+    b.config["linux"]["resources"]["rdma"] = serde_json::json!({"mlx4_0": {"hcaHandles": 1}});
+    create_fails(&b, &["linux.resources.rdma"]);
 }
 
 #[test]

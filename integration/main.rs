@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cgroups;
 mod cli;
 mod defences;
 mod failures;

@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 
 use crate::hooks::{self, HookError};
 use crate::isolate::cgroups::{self, Cgroup, CgroupError};
-use crate::isolate::seccomp;
+use crate::isolate::{resources, seccomp};
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
 use crate::spec::{self, SpecError};
 use crate::state::{self, Container, Phase, Record, StateError, Status, StoredHooks};
@@ -32,6 +32,8 @@ pub enum Error {
     Spawn(#[from] SpawnError),
     #[error("{0}")]
     Hook(#[from] HookError),
+    #[error("{0}")]
+    Resources(#[from] resources::ResourceError),
     #[error("seccomp: {0}")]
     Seccomp(#[from] crate::isolate::seccomp::SeccompError),
     #[error("{step}: {why}")]
@@ -126,6 +128,18 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
     }
     // Compiled before anything exists, so a bad filter fails create with nothing to undo.
     let filter = plan.seccomp.as_ref().map(seccomp::compile).transpose()?;
+    // Likewise the limits, for this host's cgroup version.
+    let limits = plan
+        .resources
+        .as_ref()
+        .map(resources::plan)
+        .transpose()?
+        .unwrap_or_default();
+    if !plan.device_rules.is_empty() && cgroups::is_v2_unified() {
+        return Err(Error::Unsupported(
+            "linux.resources.devices on cgroup v2 (eBPF device filter)".into(),
+        ));
+    }
     let mut cgroup = cgroups::locate(plan.cgroups_path.as_deref(), req.id)?;
     let record = Record {
         version: state::RECORD_VERSION,
@@ -160,14 +174,8 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
     made?;
     c.record.cgroup = cgroup.clone();
     c.save()?;
-    if !plan.device_rules.is_empty() {
-        if cgroups::is_v2_unified() {
-            return Err(Error::Unsupported(
-                "linux.resources.devices on cgroup v2 (eBPF device filter)".into(),
-            ));
-        }
-        cgroup.apply_devices_v1(&plan.device_rules)?;
-    }
+    cgroup.apply_devices_v1(&plan.device_rules)?;
+    resources::apply(&cgroup, &limits)?;
 
     let console_socket = match req.console {
         None => None,

@@ -246,6 +246,8 @@ pub struct Plan {
     pub landlock: Option<crate::isolate::landlock::Landlock>,
     /// linux.seccomp as given; compiled by isolate::seccomp before anything is created.
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// linux.resources as given (limits are planned per host cgroup version at create).
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
     /// linux.resources.devices followed by the devices every container may use.
     pub device_rules: Vec<DeviceRule>,
     /// linux.timeOffsets: (clock, seconds, nanoseconds) for a new time namespace.
@@ -508,10 +510,7 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
     }
     let device_rules = match linux.resources() {
         None => vec![],
-        Some(r) => {
-            resources_unsupported(r, &mut unsupported);
-            device_rules(r, &devices)?
-        }
+        Some(r) => device_rules(r, &devices)?,
     };
     if let Some(p) = spec.process() {
         if p.apparmor_profile()
@@ -550,6 +549,7 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
             .collect(),
         cgroups_path: linux.cgroups_path().clone(),
         landlock: None,
+        resources: linux.resources().clone(),
         seccomp: linux.seccomp().clone(),
         device_rules,
         time_offsets,
@@ -785,43 +785,6 @@ fn validate_sysctl(key: &str, ns: &[Namespace]) -> Result<(), SpecError> {
     ))
 }
 
-/// Limits come with the isolation layer; until then a config asking for one is refused.
-fn resources_unsupported(r: &oci_spec::runtime::LinuxResources, out: &mut Vec<String>) {
-    let set = |v: serde_json::Value| {
-        !(v.is_null() || v == serde_json::json!({}) || v == serde_json::json!([]))
-    };
-    let fields = [
-        (
-            "memory",
-            serde_json::to_value(r.memory()).unwrap_or_default(),
-        ),
-        ("cpu", serde_json::to_value(r.cpu()).unwrap_or_default()),
-        ("pids", serde_json::to_value(r.pids()).unwrap_or_default()),
-        (
-            "blockIO",
-            serde_json::to_value(r.block_io()).unwrap_or_default(),
-        ),
-        (
-            "hugepageLimits",
-            serde_json::to_value(r.hugepage_limits()).unwrap_or_default(),
-        ),
-        (
-            "network",
-            serde_json::to_value(r.network()).unwrap_or_default(),
-        ),
-        ("rdma", serde_json::to_value(r.rdma()).unwrap_or_default()),
-        (
-            "unified",
-            serde_json::to_value(r.unified()).unwrap_or_default(),
-        ),
-    ];
-    for (name, v) in fields {
-        if set(v) {
-            out.push(format!("linux.resources.{name}"));
-        }
-    }
-}
-
 /// The spec's rules, then (as runc does) the devices every container needs, then the
 /// devices the spec creates: a deny-all in the spec still leaves /dev/null usable.
 fn device_rules(
@@ -1033,17 +996,6 @@ mod tests {
         assert_eq!(
             p.process.caps.bounding,
             vec![caps::Capability::CAP_CHOWN, caps::Capability::CAP_KILL]
-        );
-    }
-
-    #[test]
-    fn unapplied_limits_are_listed_as_unsupported() {
-        let mut c = base();
-        c["linux"]["resources"] = serde_json::json!({"memory": {"limit": 1000000}, "cpu": {}});
-        let d = bundle_with(c);
-        assert_eq!(
-            load(d.path()).unwrap().unsupported,
-            vec!["linux.resources.memory".to_string()]
         );
     }
 }

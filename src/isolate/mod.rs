@@ -14,5 +14,6 @@ pub mod mounts;
 pub mod namespaces;
 pub mod nnp;
 pub mod resolve;
+pub mod resources;
 pub mod rootfs;
 pub mod seccomp;
