@@ -31,7 +31,14 @@ fn features_is_truthful_json() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|n| n != "user"));
+        .any(|n| n == "user"));
+    assert_eq!(v["linux"]["mountExtensions"]["idmap"]["enabled"], true);
+    let abi: i64 = v["annotations"]["io.palisade.landlock.abi"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(abi, palisade::isolate::landlock::kernel_abi());
     assert!(v["annotations"]["io.palisade.init.steps"]
         .as_str()
         .unwrap()

@@ -138,12 +138,9 @@ fn missing_executable() {
 
 #[test]
 fn unsupported_layers_are_refused_not_ignored() {
-    let mut b = Bundle::new("f-userns");
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"type": "user"}));
-    create_fails(&b, &["user namespaces", "not supported"]);
+    let mut b = Bundle::new("f-apparmor");
+    b.config["process"]["apparmorProfile"] = "docker-default".into();
+    create_fails(&b, &["apparmorProfile", "not supported"]);
     let mut b = Bundle::new("f-rdma");
     b.config["linux"]["resources"]["rdma"] = serde_json::json!({"mlx4_0": {"hcaHandles": 1}});
     create_fails(&b, &["linux.resources.rdma"]);

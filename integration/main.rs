@@ -14,3 +14,4 @@ mod process;
 mod rootfs;
 mod seccomp;
 mod terminal;
+mod userns;

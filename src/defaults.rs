@@ -61,15 +61,15 @@ pub fn features() -> Value {
         "ociVersionMax": OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": [
-            "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "mand",
+            "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap", "mand",
             "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime",
             "nosuid", "private", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec",
             "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnosuid", "ro", "rprivate", "rrelatime",
-            "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "runbindable", "rw",
+            "ridmap", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "runbindable", "rw",
             "shared", "silent", "loud", "slave", "strictatime", "suid", "sync", "unbindable"
         ],
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false},
             "seccomp": {
@@ -90,7 +90,7 @@ pub fn features() -> Value {
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}}
+            "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": {
             "io.palisade.version": env!("CARGO_PKG_VERSION"),

@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 
 use crate::hooks::{self, HookError};
 use crate::isolate::cgroups::{self, Cgroup, CgroupError};
-use crate::isolate::{resources, seccomp};
+use crate::isolate::{namespaces, resources, seccomp, userns};
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
 use crate::spec::{self, SpecError};
 use crate::state::{self, Container, Phase, Record, StateError, Status, StoredHooks};
@@ -204,6 +204,8 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         .map_err(|e| step_err("fifo", format!("open {}: {e}", fifo_path.display())))?
         .into();
 
+    // Idmapping needs host privilege: the runtime makes those binds, the init moves them.
+    let idmapped = userns::idmapped(&plan).map_err(|e| step_err("userns", e))?;
     let pending = spawn::spawn(
         &plan,
         &cgroup,
@@ -211,6 +213,7 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
             id: req.id,
             seccomp: filter.as_ref(),
             seccomp_listener,
+            idmapped,
             new_keyring: !req.no_new_keyring,
             fifo,
             console_socket,
@@ -224,6 +227,10 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         .map(|(t, _)| t)
         .ok_or_else(|| step_err("spawn", "init exited at once"))?;
     c.save()?;
+    if namespaces::new_user_namespace(&plan) {
+        userns::write_maps(pending.pid, &plan.uid_mappings, &plan.gid_mappings)
+            .map_err(|e| step_err("userns", e))?;
+    }
     if let Err(e) = cgroup.join(pending.pid) {
         pending.abort("cgroup join failed");
         return Err(e.into());

@@ -115,6 +115,32 @@ pub struct Namespace {
     pub path: Option<PathBuf>,
 }
 
+/// One line of a uid or gid map: `size` ids from `container` on are `host` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdMap {
+    pub container: u32,
+    pub host: u32,
+    pub size: u32,
+}
+
+fn id_maps(v: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>) -> Vec<IdMap> {
+    v.iter()
+        .flatten()
+        .map(|m| IdMap {
+            container: m.container_id(),
+            host: m.host_id(),
+            size: m.size(),
+        })
+        .collect()
+}
+
+/// The id mapping of an idmapped mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountIdmap {
+    pub uid: Vec<IdMap>,
+    pub gid: Vec<IdMap>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Mount {
     /// Absolute path inside the container.
@@ -122,6 +148,8 @@ pub struct Mount {
     pub typ: String,
     pub source: Option<PathBuf>,
     pub options: MountOptions,
+    /// Set for idmapped binds ("idmap"/"ridmap", or the mount's own mappings).
+    pub idmap: Option<MountIdmap>,
 }
 
 impl Mount {
@@ -242,6 +270,9 @@ pub struct Plan {
     pub hooks: Hooks,
     pub annotations: BTreeMap<String, String>,
     pub cgroups_path: Option<PathBuf>,
+    /// linux.uidMappings / gidMappings for a new user namespace.
+    pub uid_mappings: Vec<IdMap>,
+    pub gid_mappings: Vec<IdMap>,
     /// process.landlock (or the run.oci.landlock annotation), validated.
     pub landlock: Option<crate::isolate::landlock::Landlock>,
     /// linux.seccomp as given; compiled by isolate::seccomp before anything is created.
@@ -360,16 +391,18 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
         let field = format!("mounts[{i}]");
         let destination = container_path(m.destination(), &format!("{field}.destination"))?;
         let options = MountOptions::parse(m.options().as_deref().unwrap_or_default());
-        if m.uid_mappings().is_some() || m.gid_mappings().is_some() || options.idmap {
-            unsupported.push(format!("{field}: idmapped mounts"));
-        }
         let typ = m.typ().clone().unwrap_or_default();
+        let idmap = mount_idmap(m, &options, &linux, &namespaces, &field)?;
         let mount = Mount {
             destination,
             source: m.source().clone(),
             typ,
             options,
+            idmap,
         };
+        if mount.idmap.is_some() && !mount.is_bind() {
+            return Err(invalid(field, "only bind mounts can be idmapped"));
+        }
         if mount.is_bind() {
             match &mount.source {
                 Some(s) if s.is_absolute() => {}
@@ -483,12 +516,40 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
 
     // Layers that issue-3 steps apply; until then a config asking for them is refused rather
     // than silently run without them (fail closed).
-    if namespaces.iter().any(|n| n.kind == NsKind::User)
-        || linux.uid_mappings().is_some()
-        || linux.gid_mappings().is_some()
-    {
-        unsupported
-            .push("user namespaces (linux.namespaces user, uidMappings, gidMappings)".into());
+    let (uid_mappings, gid_mappings) =
+        (id_maps(linux.uid_mappings()), id_maps(linux.gid_mappings()));
+    match namespaces.iter().find(|n| n.kind == NsKind::User) {
+        None if !uid_mappings.is_empty() || !gid_mappings.is_empty() => {
+            return Err(invalid(
+                "linux.uidMappings",
+                "mappings need a user namespace in linux.namespaces",
+            ));
+        }
+        Some(Namespace { path: None, .. })
+            if uid_mappings.is_empty() || gid_mappings.is_empty() =>
+        {
+            return Err(invalid(
+                "linux.uidMappings",
+                "a new user namespace needs both uidMappings and gidMappings",
+            ));
+        }
+        // Namespaces joined by path belong to another user namespace, which a process in a
+        // new one cannot enter; runc orders setns before unshare in a multi-stage fork.
+        Some(Namespace { path: None, .. }) if namespaces.iter().any(|n| n.path.is_some()) => {
+            unsupported
+                .push("joining namespaces by path together with a new user namespace".into());
+        }
+        // Joining a user namespace means unsharing the others from inside it; a new pid
+        // namespace cannot be made that way without a second fork, which palisade lacks.
+        Some(Namespace { path: Some(_), .. })
+            if namespaces
+                .iter()
+                .any(|n| n.kind == NsKind::Pid && n.path.is_none()) =>
+        {
+            unsupported
+                .push("joining a user namespace by path together with a new pid namespace".into());
+        }
+        _ => {}
     }
     let mut time_offsets = Vec::new();
     for (clock, o) in linux.time_offsets().clone().unwrap_or_default() {
@@ -548,6 +609,8 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
             .into_iter()
             .collect(),
         cgroups_path: linux.cgroups_path().clone(),
+        uid_mappings,
+        gid_mappings,
         landlock: None,
         resources: linux.resources().clone(),
         seccomp: linux.seccomp().clone(),
@@ -555,6 +618,38 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
         time_offsets,
         unsupported,
     })
+}
+
+/// The mapping of an idmapped mount: its own uidMappings/gidMappings, or with only the
+/// "idmap"/"ridmap" option, the container's (as runc 1.2 does).
+fn mount_idmap(
+    m: &oci_spec::runtime::Mount,
+    o: &MountOptions,
+    linux: &oci_spec::runtime::Linux,
+    ns: &[Namespace],
+    field: &str,
+) -> Result<Option<MountIdmap>, SpecError> {
+    let (uid, gid) = (id_maps(m.uid_mappings()), id_maps(m.gid_mappings()));
+    if !uid.is_empty() || !gid.is_empty() {
+        if uid.is_empty() || gid.is_empty() {
+            return Err(invalid(
+                field,
+                "an idmapped mount needs both uidMappings and gidMappings",
+            ));
+        }
+        return Ok(Some(MountIdmap { uid, gid }));
+    }
+    if !(o.idmap || o.ridmap) {
+        return Ok(None);
+    }
+    let (uid, gid) = (id_maps(linux.uid_mappings()), id_maps(linux.gid_mappings()));
+    if uid.is_empty() || gid.is_empty() || !ns.iter().any(|n| n.kind == NsKind::User) {
+        return Err(invalid(
+            field,
+            "idmap without mappings needs the container's own user namespace mappings",
+        ));
+    }
+    Ok(Some(MountIdmap { uid, gid }))
 }
 
 /// A path inside the container: absolute, without `..` (the runtime-spec requires absolute

@@ -147,12 +147,39 @@ pub fn mount_setattr(
     clear: u64,
     propagation: u64,
 ) -> io::Result<()> {
-    let attr = MountAttr {
-        attr_set: set,
-        attr_clr: clear,
-        propagation,
-        userns_fd: 0,
-    };
+    setattr(
+        fd,
+        recursive,
+        MountAttr {
+            attr_set: set,
+            attr_clr: clear,
+            propagation,
+            userns_fd: 0,
+        },
+    )
+}
+
+/// mount_setattr(2) with MOUNT_ATTR_IDMAP: the detached mount at `fd` shows file owners
+/// through the id mapping of the user namespace `userns`.
+pub fn mount_setattr_idmap(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    userns: BorrowedFd<'_>,
+) -> io::Result<()> {
+    const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+    setattr(
+        fd,
+        recursive,
+        MountAttr {
+            attr_set: MOUNT_ATTR_IDMAP,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: userns.as_raw_fd() as u64,
+        },
+    )
+}
+
+fn setattr(fd: BorrowedFd<'_>, recursive: bool, attr: MountAttr) -> io::Result<()> {
     let mut flags = libc::AT_EMPTY_PATH as u32;
     if recursive {
         flags |= libc::AT_RECURSIVE as u32;

@@ -62,8 +62,38 @@ pub fn create(root: BorrowedFd<'_>, d: &Device) -> io::Result<()> {
         };
         nix::unistd::unlinkat(Some(dir.as_raw_fd()), name, flag)?;
     }
-    mknodat(Some(dir.as_raw_fd()), name, kind, perm, dev)?;
-    chown_chmod(dir.as_fd(), name, d)
+    match mknodat(Some(dir.as_raw_fd()), name, kind, perm, dev) {
+        Ok(()) => chown_chmod(dir.as_fd(), name, d),
+        // In a user namespace the kernel refuses mknod: bind the host's node of the same
+        // path instead, as runc does.
+        Err(nix::errno::Errno::EPERM) => bind_from_host(dir.as_fd(), name, &d.path),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn bind_from_host(dir: BorrowedFd<'_>, name: &std::ffi::OsStr, host: &Path) -> io::Result<()> {
+    let src = super::resolve::open_path(host)
+        .map_err(|e| io::Error::new(e.kind(), format!("host device {}: {e}", host.display())))?;
+    let fd = nix::fcntl::openat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::fcntl::OFlag::O_CREAT
+            | nix::fcntl::OFlag::O_EXCL
+            | nix::fcntl::OFlag::O_RDONLY
+            | nix::fcntl::OFlag::O_NOFOLLOW
+            | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )?;
+    nix::unistd::close(fd)?;
+    let target = crate::sys::openat2(
+        dir,
+        Path::new(name),
+        libc::O_PATH | libc::O_NOFOLLOW,
+        0,
+        crate::sys::RESOLVE_NO_SYMLINKS,
+    )?;
+    let tree = crate::sys::open_tree_fd(src.as_fd(), false)?;
+    crate::sys::move_mount_fd(tree.as_fd(), target.as_fd())
 }
 
 fn chown_chmod(dir: BorrowedFd<'_>, name: &std::ffi::OsStr, d: &Device) -> io::Result<()> {

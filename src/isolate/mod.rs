@@ -17,3 +17,4 @@ pub mod resolve;
 pub mod resources;
 pub mod rootfs;
 pub mod seccomp;
+pub mod userns;

@@ -22,8 +22,9 @@ pub struct MountOptions {
     pub rec_set: u64,
     pub rec_clear: u64,
     pub data: Vec<String>,
-    /// "idmap"/"ridmap": idmapped mounts (the isolation issue).
+    /// "idmap" (the mount itself) or "ridmap" (the whole tree): an idmapped bind.
     pub idmap: bool,
+    pub ridmap: bool,
 }
 
 /// propagation option → flags, shared by mount options and linux.rootfsPropagation.
@@ -51,6 +52,7 @@ impl Default for MountOptions {
             rec_clear: 0,
             data: vec![],
             idmap: false,
+            ridmap: false,
         }
     }
 }
@@ -88,8 +90,12 @@ impl MountOptions {
                 "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
                 "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
                 "rbind" => (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty()),
-                "idmap" | "ridmap" => {
+                "idmap" => {
                     o.idmap = true;
+                    continue;
+                }
+                "ridmap" => {
+                    o.ridmap = true;
                     continue;
                 }
                 // runc extension for tmpfs; palisade does not copy up, so it must not pretend.
@@ -181,18 +187,51 @@ fn recursive_attr(opt: &str) -> Option<(u64, u64)> {
 /// resolved twice, so a symlink swapped in between cannot redirect the mount
 /// (CVE-2021-30465).
 pub fn bind(root: BorrowedFd<'_>, source: &Path, dest: &Path, o: &MountOptions) -> io::Result<()> {
+    let tree = detached_bind(source, o, None)?;
+    attach(root, &tree, dest, o)
+}
+
+/// A detached bind of `source` with the per-mount and recursive attributes of `o` and,
+/// with `idmap`, the id mapping of that user namespace (idmapped mounts need host
+/// privilege, so the runtime makes these before the init exists and hands them down).
+pub fn detached_bind(
+    source: &Path,
+    o: &MountOptions,
+    idmap: Option<BorrowedFd<'_>>,
+) -> io::Result<BindTree> {
     let src = resolve::open_path(source)?;
     let is_dir =
         fstat(src.as_raw_fd()).map_err(io::Error::from)?.st_mode & libc::S_IFMT == libc::S_IFDIR;
-    let target = resolve::open_or_create(root, dest, if is_dir { Kind::Dir } else { Kind::File })?;
-    let tree = sys::open_tree_fd(src.as_fd(), o.flags.contains(MsFlags::MS_REC))?;
+    let tree = sys::open_tree_fd(src.as_fd(), o.flags.contains(MsFlags::MS_REC) || o.ridmap)?;
+    if let Some(userns) = idmap {
+        sys::mount_setattr_idmap(tree.as_fd(), o.ridmap, userns).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("idmap (the filesystem may not support idmapped mounts): {e}"),
+            )
+        })?;
+    }
     let (set, clear) = o.attr_set_clear();
     if set != 0 || clear != 0 {
         sys::mount_setattr(tree.as_fd(), false, set, clear, 0)?;
     }
     set_recursive(tree.as_fd(), o)?;
-    sys::move_mount_fd(tree.as_fd(), target.as_fd())?;
-    set_propagation(tree.as_fd(), o)
+    Ok(BindTree { tree, is_dir })
+}
+
+/// A bind mount made but not yet attached anywhere.
+pub struct BindTree {
+    pub tree: std::os::fd::OwnedFd,
+    pub is_dir: bool,
+}
+
+/// Moves a detached bind onto `dest` inside `root` (created as a directory or a file to
+/// match the source), then applies propagation.
+pub fn attach(root: BorrowedFd<'_>, b: &BindTree, dest: &Path, o: &MountOptions) -> io::Result<()> {
+    let target =
+        resolve::open_or_create(root, dest, if b.is_dir { Kind::Dir } else { Kind::File })?;
+    sys::move_mount_fd(b.tree.as_fd(), target.as_fd())?;
+    set_propagation(b.tree.as_fd(), o)
 }
 
 /// The recursive attributes ("rro", "rnosuid", ...) on a whole mount tree.

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use crate::spec::{NsKind, Plan};
+use crate::spec::{Namespace, NsKind, Plan};
 use crate::sys;
 
 /// Opens a namespace file given by `path` for setns.
@@ -106,26 +106,54 @@ impl Drop for ChildrenIn {
 /// then unshare the cgroup namespace now that the parent has placed us in our cgroup, so that
 /// its root is the container's own cgroup.
 pub fn enter(plan: &Plan) -> io::Result<()> {
-    // Order matters only for user namespaces (the isolation issue): join it first.
+    // NsKind::ALL starts with the user namespace: what is joined or made afterwards
+    // belongs to it.
     for kind in NsKind::ALL {
-        let Some(ns) = plan.namespace(kind) else {
+        let Some(Namespace {
+            path: Some(path), ..
+        }) = plan.namespace(kind)
+        else {
             continue;
         };
-        match &ns.path {
-            Some(path) if !for_children(kind) => join(kind, path).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "join {} namespace {}: {e}",
-                        kind.spec_name(),
-                        path.display()
-                    ),
-                )
-            })?,
-            None if kind == NsKind::Cgroup => sys::unshare(libc::CLONE_NEWCGROUP)
-                .map_err(|e| io::Error::new(e.kind(), format!("unshare cgroup namespace: {e}")))?,
-            _ => {}
+        if for_children(kind) {
+            continue;
         }
+        join(kind, path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "join {} namespace {}: {e}",
+                    kind.spec_name(),
+                    path.display()
+                ),
+            )
+        })?;
+    }
+    // The cgroup namespace is made here, once the runtime has placed us in our cgroup, so
+    // that its root is the container's cgroup. With a joined user namespace every new
+    // namespace is made here, so that it belongs to that user namespace.
+    let new = plan.new_namespace_flags();
+    let mut flags = new & libc::CLONE_NEWCGROUP;
+    if joins_user_namespace(plan) {
+        flags |= new
+            & (libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWNET);
+    }
+    if flags != 0 {
+        sys::unshare(flags)
+            .map_err(|e| io::Error::new(e.kind(), format!("unshare namespaces: {e}")))?;
     }
     Ok(())
+}
+
+/// Whether the container joins an existing user namespace (then the init is cloned into
+/// no new namespace and makes them from inside that one).
+pub fn joins_user_namespace(plan: &Plan) -> bool {
+    plan.namespace(NsKind::User)
+        .is_some_and(|n| n.path.is_some())
+}
+
+/// Whether the container gets a new user namespace whose maps the runtime writes.
+pub fn new_user_namespace(plan: &Plan) -> bool {
+    plan.namespace(NsKind::User)
+        .is_some_and(|n| n.path.is_none())
 }

@@ -12,6 +12,7 @@ use super::cgroups::Cgroup;
 use super::devices;
 use super::mounts::{self, MountOptions};
 use super::resolve;
+use super::userns::Idmapped;
 use crate::spec::{Mount, Plan};
 use crate::sys;
 
@@ -65,7 +66,7 @@ fn check_not_in_proc(root: BorrowedFd<'_>, dest: &Path) -> io::Result<()> {
 }
 
 /// Init step "rootfs": everything up to (not including) pivot_root. Returns the rootfs fd.
-pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> io::Result<OwnedFd> {
+pub fn prepare(plan: &Plan, cgroup: &Cgroup, idmapped: &Idmapped) -> io::Result<OwnedFd> {
     // Our mounts must never propagate back to the host: make "/" slave (or what the spec
     // asks) in this new mount namespace first.
     mount(
@@ -80,21 +81,27 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> io::Result<OwnedFd> {
     if plan.rootfs_propagation.contains(MsFlags::MS_SHARED) {
         make_parent_private(&plan.rootfs).map_err(ctx("make the rootfs parent mount private"))?;
     }
-    mount(
-        Some(&plan.rootfs),
-        &plan.rootfs,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(io::Error::from)
-    .map_err(ctx(format!("bind rootfs {}", plan.rootfs.display())))?;
+    match &idmapped.rootfs {
+        // The idmapped copy the runtime made goes onto the rootfs directory itself.
+        Some(tree) => resolve::open_path(&plan.rootfs)
+            .and_then(|dir| sys::move_mount_fd(tree.tree.as_fd(), dir.as_fd()))
+            .map_err(ctx(format!("idmapped rootfs {}", plan.rootfs.display())))?,
+        None => mount(
+            Some(&plan.rootfs),
+            &plan.rootfs,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(io::Error::from)
+        .map_err(ctx(format!("bind rootfs {}", plan.rootfs.display())))?,
+    }
     let root = resolve::open_root(&plan.rootfs)
         .map_err(ctx(format!("open rootfs {}", plan.rootfs.display())))?;
 
     let mut has_dev_bind = false;
     let mut has_devpts = false;
-    for m in &plan.mounts {
+    for (i, m) in plan.mounts.iter().enumerate() {
         let what = format!(
             "mount {} ({} from {})",
             m.destination.display(),
@@ -102,7 +109,11 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup) -> io::Result<OwnedFd> {
             m.source.as_deref().unwrap_or(Path::new("none")).display()
         );
         check_not_in_proc(root.as_fd(), &m.destination).map_err(ctx(&what))?;
-        mount_one(root.as_fd(), m, cgroup).map_err(ctx(&what))?;
+        let res = match idmapped.mounts.get(i).and_then(|t| t.as_ref()) {
+            Some(tree) => mounts::attach(root.as_fd(), tree, &m.destination, &m.options),
+            None => mount_one(root.as_fd(), m, cgroup),
+        };
+        res.map_err(ctx(&what))?;
         has_dev_bind |= m.destination == Path::new("/dev") && m.is_bind();
         has_devpts |= m.destination == Path::new("/dev/pts") && m.typ == "devpts";
     }

@@ -11,7 +11,7 @@ use super::sync::{Channel, Msg};
 use crate::hooks;
 use crate::isolate::{
     caps, cgroups::Cgroup, console, fds, host, identity, limits, namespaces, nnp, resolve, rootfs,
-    seccomp,
+    seccomp, userns,
 };
 use crate::spec::Plan;
 use crate::sys;
@@ -29,6 +29,8 @@ pub struct Ctx<'a> {
     pub preserve_fds: u32,
     pub seccomp: Option<&'a seccomp::Filter>,
     pub seccomp_listener: Option<OwnedFd>,
+    /// Idmapped binds made by the runtime.
+    pub idmapped: crate::isolate::userns::Idmapped,
     /// Container id, for the session keyring's name.
     pub id: &'a str,
     pub new_keyring: bool,
@@ -97,7 +99,12 @@ fn step_namespaces(c: &mut Ctx) -> io::Result<()> {
         Msg::Abort { reason } => return Err(io::Error::other(reason)),
         other => return Err(io::Error::other(format!("unexpected message {other:?}"))),
     }
-    namespaces::enter(c.plan)
+    namespaces::enter(c.plan)?;
+    // In a user namespace (made with maps the runtime wrote, or joined), act as its root.
+    if c.plan.namespace(crate::spec::NsKind::User).is_some() {
+        userns::become_root()?;
+    }
+    Ok(())
 }
 
 /// A session keyring of the container's own, as runc makes unless --no-new-keyring.
@@ -114,7 +121,7 @@ fn step_keyring(c: &mut Ctx) -> io::Result<()> {
 }
 
 fn step_rootfs(c: &mut Ctx) -> io::Result<()> {
-    let root = rootfs::prepare(c.plan, c.cgroup)?;
+    let root = rootfs::prepare(c.plan, c.cgroup, &c.idmapped)?;
     // A missing cwd is created now, as root and inside the rootfs, as runc does.
     resolve::open_or_create(root.as_fd(), &c.plan.process.cwd, resolve::Kind::Dir)
         .map(drop)
@@ -358,6 +365,14 @@ pub fn run(mut ctx: Ctx) -> i32 {
     let mut keep = vec![ctx.chan.as_raw_fd(), ctx.fifo.as_raw_fd()];
     keep.extend(ctx.console_socket.as_ref().map(|s| s.as_raw_fd()));
     keep.extend(ctx.seccomp_listener.as_ref().map(|s| s.as_raw_fd()));
+    keep.extend(
+        ctx.idmapped
+            .mounts
+            .iter()
+            .flatten()
+            .map(|b| b.tree.as_raw_fd()),
+    );
+    keep.extend(ctx.idmapped.rootfs.as_ref().map(|b| b.tree.as_raw_fd()));
     if let Err(e) = fds::close_inherited(&keep, ctx.preserve_fds) {
         report(&ctx, "fds", &e.to_string());
         return 1;

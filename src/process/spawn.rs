@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 use super::init::{self, Ctx};
 use super::sync::{Channel, Msg};
 use crate::isolate::cgroups::Cgroup;
-use crate::isolate::namespaces::ChildrenIn;
+use crate::isolate::namespaces::{self, ChildrenIn};
 use crate::spec::Plan;
 use crate::sys;
 
@@ -27,6 +27,8 @@ pub struct SpawnOptions<'a> {
     pub seccomp: Option<&'a crate::isolate::seccomp::Filter>,
     /// Connected to linux.seccomp.listenerPath when the filter has NOTIFY rules.
     pub seccomp_listener: Option<OwnedFd>,
+    /// Idmapped binds made by the runtime.
+    pub idmapped: crate::isolate::userns::Idmapped,
     pub id: &'a str,
     pub new_keyring: bool,
     pub fifo: OwnedFd,
@@ -46,7 +48,11 @@ pub struct Pending {
 /// namespaces given by path are entered for the child only.
 pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pending, SpawnError> {
     let (ours, theirs) = Channel::pair().map_err(SpawnError::Clone)?;
-    let flags = plan.new_namespace_flags() & !libc::CLONE_NEWCGROUP & !libc::CLONE_NEWTIME;
+    let flags = if namespaces::joins_user_namespace(plan) {
+        0
+    } else {
+        plan.new_namespace_flags() & !libc::CLONE_NEWCGROUP & !libc::CLONE_NEWTIME
+    };
     let children_in = ChildrenIn::enter(plan).map_err(SpawnError::Clone)?;
     let mut theirs = Some(theirs);
     let mut opts = Some(opts);
@@ -63,6 +69,7 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
             id: opts.id,
             seccomp: opts.seccomp,
             seccomp_listener: opts.seccomp_listener,
+            idmapped: opts.idmapped,
             new_keyring: opts.new_keyring,
             state: String::new(),
             executable: None,

@@ -1,0 +1,155 @@
+//! User namespaces: id maps, the host-side identity, idmapped rootfs and mounts.
+
+use crate::support::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+fn with_userns(b: &mut Bundle) {
+    // The mapped root must be able to reach the bundle, as with runc.
+    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user"}));
+    let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config["linux"]["uidMappings"] = map.clone();
+    b.config["linux"]["gidMappings"] = map;
+}
+
+#[test]
+fn container_root_is_an_unprivileged_host_uid() {
+    let mut b = Bundle::new("us-map");
+    with_userns(&mut b);
+    b.script("cat /proc/self/uid_map; id -u; sleep 100");
+    assert!(b.palisade(&["run", "-d", &b.id]).status.success());
+    let pid = b.state_json()["pid"].as_i64().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(
+        uid_line.split_whitespace().nth(1),
+        Some("100000"),
+        "{uid_line}"
+    );
+    assert_ne!(
+        std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap(),
+        std::fs::read_link("/proc/self/ns/user").unwrap()
+    );
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+    b.script("cat /proc/self/uid_map /proc/self/gid_map; id -u");
+    let out = b.probe("cat /proc/self/uid_map /proc/self/gid_map; id -u");
+    let fields: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(
+        fields,
+        ["0", "100000", "65536", "0", "100000", "65536", "0"],
+        "{out}"
+    );
+}
+
+#[test]
+fn rootfs_owned_by_host_root_stays_usable() {
+    let mut b = Bundle::new("us-rootfs");
+    with_userns(&mut b);
+    b.config["root"]["readonly"] = false.into();
+    let out = b.probe("stat -c '%u:%g' /etc/motd; cat /etc/motd; touch /created && echo created");
+    assert_eq!(out, "0:0\npalisade test rootfs\ncreated\n");
+    // Through the idmapped rootfs the new file belongs to host root, like the rest.
+    assert_eq!(
+        std::fs::metadata(b.rootfs().join("created")).unwrap().uid(),
+        0
+    );
+}
+
+#[test]
+fn idmapped_bind_mounts() {
+    let mut b = Bundle::new("us-idmap");
+    with_userns(&mut b);
+    let own = b.path().join("hostowned");
+    std::fs::create_dir(&own).unwrap();
+    std::fs::write(own.join("f"), "root's").unwrap();
+    let other = b.path().join("uid1000");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("g"), "user's").unwrap();
+    nix::unistd::chown(&other.join("g"), Some(1000.into()), Some(1000.into())).unwrap();
+    let m = b.config["mounts"].as_array_mut().unwrap();
+    m.push(serde_json::json!({"destination": "/own", "type": "bind", "source": own, "options": ["rbind", "idmap"]}));
+    // On disk 1000 → host 100000 → root inside the container.
+    let map = serde_json::json!([{"containerID": 1000, "hostID": 100000, "size": 1}]);
+    m.push(serde_json::json!({"destination": "/other", "type": "bind", "source": other, "options": ["rbind"],
+        "uidMappings": map, "gidMappings": map}));
+    let out = b.probe("stat -c '%u' /own/f /other/g; echo x > /own/new && echo own-writable");
+    assert_eq!(out, "0\n0\nown-writable\n");
+    assert_eq!(std::fs::metadata(own.join("new")).unwrap().uid(), 0);
+}
+
+#[test]
+fn joining_a_user_namespace_by_path() {
+    let mut owner = Bundle::new("us-owner");
+    with_userns(&mut owner);
+    owner.script("sleep 100");
+    assert!(owner.palisade(&["run", "-d", &owner.id]).status.success());
+    let pid = owner.state_json()["pid"].as_i64().unwrap();
+    let mut b = Bundle::new("us-join");
+    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for n in b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+    {
+        if n["type"] == "pid" {
+            n["path"] = format!("/proc/{pid}/ns/pid").into();
+        }
+    }
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+    let out = b.probe("readlink /proc/self/ns/user; cat /proc/self/uid_map; hostname");
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        l[0],
+        std::fs::read_link(format!("/proc/{pid}/ns/user"))
+            .unwrap()
+            .display()
+            .to_string()
+    );
+    assert_eq!(
+        l[1].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+    assert_eq!(l[2], "palisade");
+    assert!(owner
+        .palisade(&["delete", "--force", &owner.id])
+        .status
+        .success());
+}
+
+#[test]
+fn mistakes_with_user_namespaces_are_refused_clearly() {
+    let mut b = Bundle::new("us-nomap");
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user"}));
+    b.script("true");
+    let (code, _, err) = b.run();
+    assert_eq!(code, 1);
+    assert!(err.contains("uidMappings"), "{err}");
+    b.assert_nothing_left();
+
+    let mut b = Bundle::new("us-mixed");
+    with_userns(&mut b);
+    for n in b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+    {
+        if n["type"] == "network" {
+            n["path"] = "/proc/1/ns/net".into();
+        }
+    }
+    b.script("true");
+    let (code, _, err) = b.run();
+    assert_eq!(code, 1);
+    assert!(err.contains("together with a new user namespace"), "{err}");
+    b.assert_nothing_left();
+}
