@@ -3,10 +3,8 @@
 use crate::support::*;
 
 fn cgroup_dirs(id: &str) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir("/sys/fs/cgroup")
-        .unwrap()
-        .flatten()
-        .map(|h| h.path().join("palisade").join(id))
+    cgroup_paths(id)
+        .into_iter()
         .filter(|p| p.exists())
         .collect()
 }
@@ -17,7 +15,10 @@ fn memory_limit_is_enforced_by_the_oom_killer() {
     b.config["linux"]["resources"]["memory"] =
         serde_json::json!({"limit": 33554432, "swap": 33554432});
     // Holding 64 MB in a shell variable needs twice the limit.
-    b.script("cat /sys/fs/cgroup/memory/memory.limit_in_bytes; x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived ${#x}");
+    b.script(&format!(
+        "cat {}; x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived ${{#x}}",
+        cg_file("memory/memory.limit_in_bytes", "memory.max")
+    ));
     let (code, out, _) = b.run();
     assert!(out.starts_with("33554432\n"), "{out}");
     assert!(!out.contains("survived"), "{out}");
@@ -29,7 +30,10 @@ fn memory_limit_is_enforced_by_the_oom_killer() {
 fn pids_limit_stops_a_fork_bomb() {
     let mut b = Bundle::new("cg-pids");
     b.config["linux"]["resources"]["pids"] = serde_json::json!({"limit": 8});
-    let out = b.probe("cat /sys/fs/cgroup/pids/pids.max; for i in $(seq 1 30); do sleep 3 & done 2>&1 | head -1; echo end");
+    let out = b.probe(&format!(
+        "cat {}; for i in $(seq 1 30); do sleep 3 & done 2>&1 | head -1; echo end",
+        cg_file("pids/pids.max", "pids.max")
+    ));
     assert!(out.starts_with("8\n"), "{out}");
     assert!(
         out.contains("can't fork") || out.contains("Resource temporarily unavailable"),
@@ -41,8 +45,14 @@ fn pids_limit_stops_a_fork_bomb() {
 fn cpu_and_cpuset_settings_are_visible() {
     let mut b = Bundle::new("cg-cpu");
     b.config["linux"]["resources"]["cpu"] = serde_json::json!({"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"});
-    let out = b.probe("cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpuset/cpuset.cpus; grep Cpus_allowed_list /proc/self/status");
-    assert_eq!(out, "512\n50000\n100000\n0\nCpus_allowed_list:\t0\n");
+    if cgroup_v2() {
+        let out = b.probe("cat /sys/fs/cgroup/cpu.weight /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpuset.cpus; grep Cpus_allowed_list /proc/self/status");
+        // shares 512 → weight 1 + 510 * 9999 / 262142 = 20.
+        assert_eq!(out, "20\n50000 100000\n0\nCpus_allowed_list:\t0\n");
+    } else {
+        let out = b.probe("cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpuset/cpuset.cpus; grep Cpus_allowed_list /proc/self/status");
+        assert_eq!(out, "512\n50000\n100000\n0\nCpus_allowed_list:\t0\n");
+    }
 }
 
 #[test]
@@ -53,7 +63,12 @@ fn cgroup_is_created_joined_and_removed() {
     assert!(b.palisade(&["run", "-d", &b.id]).status.success());
     let pid = b.state_json()["pid"].as_i64().unwrap();
     let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    assert!(own.contains(":memory:/palisade/cg-life-custom"), "{own}");
+    let want = if cgroup_v2() {
+        "0::/palisade/cg-life-custom"
+    } else {
+        ":memory:/palisade/cg-life-custom"
+    };
+    assert!(own.contains(want), "{own}");
     assert!(!cgroup_dirs("cg-life-custom").is_empty());
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
     assert!(

@@ -37,7 +37,7 @@ fn mounts_appear_with_their_options() {
 #[test]
 fn cgroup_mount_is_read_only_and_shows_own_cgroup() {
     let mut b = Bundle::new("cgmount");
-    let out = b.probe("grep ' /sys/fs/cgroup' /proc/self/mountinfo | head -3; mkdir /sys/fs/cgroup/memory/x 2>&1 || true; cat /sys/fs/cgroup/pids/cgroup.procs | wc -l");
+    let out = b.probe("grep ' /sys/fs/cgroup' /proc/self/mountinfo | head -3; mkdir /sys/fs/cgroup/x /sys/fs/cgroup/memory/x 2>&1 || true; cat /sys/fs/cgroup/pids/cgroup.procs | wc -l");
     assert!(
         out.contains("/sys/fs/cgroup ro,") || out.contains("/sys/fs/cgroup ro"),
         "{out}"

@@ -9,3 +9,5 @@ cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo build --quiet
 cargo test --quiet -- --test-threads=2
+# The cgroup v2 lane: a pure-v2 kernel under QEMU runs the cgroup tests again.
+bash scripts/vm-test.sh

@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 
 use crate::hooks::{self, HookError};
 use crate::isolate::cgroups::{self, Cgroup, CgroupError};
-use crate::isolate::{namespaces, resources, seccomp, userns};
+use crate::isolate::{devfilter, namespaces, resources, seccomp, userns};
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
 use crate::spec::{self, SpecError};
 use crate::state::{self, Container, Phase, Record, StateError, Status, StoredHooks};
@@ -135,11 +135,6 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         .map(resources::plan)
         .transpose()?
         .unwrap_or_default();
-    if !plan.device_rules.is_empty() && cgroups::is_v2_unified() {
-        return Err(Error::Unsupported(
-            "linux.resources.devices on cgroup v2 (eBPF device filter)".into(),
-        ));
-    }
     let mut cgroup = cgroups::locate(plan.cgroups_path.as_deref(), req.id)?;
     let record = Record {
         version: state::RECORD_VERSION,
@@ -174,7 +169,17 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
     made?;
     c.record.cgroup = cgroup.clone();
     c.save()?;
-    cgroup.apply_devices_v1(&plan.device_rules)?;
+    if cgroups::is_v2_unified() {
+        let dir = cgroup.dirs.first().cloned().unwrap_or_default();
+        devfilter::attach(&dir, &plan.device_rules).map_err(|e| {
+            step_err(
+                "cgroup",
+                format!("linux.resources.devices on {}: {e}", dir.display()),
+            )
+        })?;
+    } else {
+        cgroup.apply_devices_v1(&plan.device_rules)?;
+    }
     resources::apply(&cgroup, &limits)?;
 
     let console_socket = match req.console {

@@ -335,6 +335,85 @@ pub fn landlock_abi() -> i64 {
     v.max(0)
 }
 
+/// bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program; the verifier's log is
+/// part of the error.
+pub fn bpf_load_cgroup_device(insns: &[u8]) -> io::Result<OwnedFd> {
+    #[repr(C)]
+    struct Load {
+        prog_type: u32,
+        insn_cnt: u32,
+        insns: u64,
+        license: u64,
+        log_level: u32,
+        log_size: u32,
+        log_buf: u64,
+    }
+    const BPF_PROG_LOAD: libc::c_long = 5;
+    const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+    let mut log = vec![0u8; 1 << 16];
+    let attr = Load {
+        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        insn_cnt: (insns.len() / 8) as u32,
+        insns: insns.as_ptr() as u64,
+        license: c"Apache-2.0".as_ptr() as u64,
+        log_level: 1,
+        log_size: log.len() as u32,
+        log_buf: log.as_mut_ptr() as u64,
+    };
+    // SAFETY: `attr` points at the program, the license string and the log buffer, all of
+    // which outlive the call; the kernel writes at most log_size bytes into the log.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_LOAD,
+            &attr as *const Load,
+            std::mem::size_of::<Load>(),
+        )
+    };
+    if ret < 0 {
+        let e = io::Error::last_os_error();
+        let text = String::from_utf8_lossy(&log[..log.iter().position(|b| *b == 0).unwrap_or(0)])
+            .into_owned();
+        return Err(io::Error::new(
+            e.kind(),
+            format!("load device filter: {e} {}", text.trim()),
+        ));
+    }
+    // SAFETY: a non-negative return is a new program descriptor that we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
+}
+
+/// bpf(BPF_PROG_ATTACH) of a device program to a cgroup, alongside those already there.
+pub fn bpf_attach_cgroup_device(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> io::Result<()> {
+    #[repr(C)]
+    struct Attach {
+        target_fd: u32,
+        attach_bpf_fd: u32,
+        attach_type: u32,
+        attach_flags: u32,
+    }
+    const BPF_PROG_ATTACH: libc::c_long = 8;
+    const BPF_CGROUP_DEVICE: u32 = 6;
+    const BPF_F_ALLOW_MULTI: u32 = 2;
+    let attr = Attach {
+        target_fd: cgroup.as_raw_fd() as u32,
+        attach_bpf_fd: prog.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: BPF_F_ALLOW_MULTI,
+    };
+    // SAFETY: `attr` is a valid, fully initialised prefix of union bpf_attr.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_ATTACH,
+            &attr as *const Attach,
+            std::mem::size_of::<Attach>(),
+        )
+    })
+    .map(|_| ())
+    .map_err(|e| io::Error::new(e.kind(), format!("attach device filter: {e}")))
+}
+
 /// setns(2) with a namespace file descriptor.
 pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> io::Result<()> {
     // SAFETY: plain integer syscall on a descriptor we borrow.

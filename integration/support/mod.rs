@@ -178,8 +178,7 @@ impl Bundle {
             !self.state.join(&self.id).exists(),
             "state directory left behind"
         );
-        for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-            let cg = h.path().join("palisade").join(&self.id);
+        for cg in cgroup_paths(&self.id) {
             assert!(!cg.exists(), "cgroup {} left behind", cg.display());
         }
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -230,6 +229,30 @@ pub fn output_via_files(mut cmd: Command, dir: &Path) -> Output {
     let _ = std::fs::remove_file(o);
     let _ = std::fs::remove_file(e);
     out
+}
+
+/// Where the default cgroup of container `id` would be, on every hierarchy (v1) or in the
+/// unified tree (v2).
+pub fn cgroup_paths(id: &str) -> Vec<PathBuf> {
+    let mut out = vec![Path::new("/sys/fs/cgroup/palisade").join(id)];
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        out.push(h.path().join("palisade").join(id));
+    }
+    out
+}
+
+/// Whether the host runs pure cgroup v2 (the VM lane does).
+pub fn cgroup_v2() -> bool {
+    palisade::isolate::cgroups::is_v2_unified()
+}
+
+/// A cgroup file as the container sees it: under its controller's directory on v1, flat on v2.
+pub fn cg_file(v1: &str, v2: &str) -> String {
+    if cgroup_v2() {
+        format!("/sys/fs/cgroup/{v2}")
+    } else {
+        format!("/sys/fs/cgroup/{v1}")
+    }
 }
 
 pub fn stderr(o: &Output) -> String {

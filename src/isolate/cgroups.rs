@@ -226,8 +226,7 @@ impl Cgroup {
     }
 
     /// linux.resources.devices on the v1 devices controller, in order (devices.deny "a"
-    /// first when the spec starts with a deny-all). cgroup v2 needs an eBPF program instead;
-    /// the plan refuses device rules there until that exists.
+    /// first when the spec starts with a deny-all). cgroup v2 uses isolate::devfilter.
     pub fn apply_devices_v1(&self, rules: &[crate::spec::DeviceRule]) -> Result<(), CgroupError> {
         if rules.is_empty() {
             return Ok(());

@@ -4,6 +4,7 @@
 pub mod caps;
 pub mod cgroups;
 pub mod console;
+pub mod devfilter;
 pub mod devices;
 pub mod fds;
 pub mod host;

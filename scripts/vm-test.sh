@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The cgroup v2 test lane. This machine has cgroup v1 controllers, so the v2 code paths are
+# tested in a VM: Debian's kernel booted with cgroup_no_v1=all under QEMU's software
+# emulation (the machine's /dev/kvm cannot run a stock kernel), the host's root filesystem
+# shared read-only over 9p, and the cgroup integration tests run inside. The exit status
+# comes back over a second serial port.
+# Usage (as root): scripts/vm-test.sh [TEST FILTER...]   (default: the cgroup tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+work=$repo/target/vm
+mkdir -p "$work"
+filters=("$@")
+[ ${#filters[@]} -gt 0 ] || filters=(cgroups:: rootfs::cgroup rootfs::devices lifecycle::create_start)
+
+need=()
+for p in qemu-system-x86 busybox-static xz-utils cpio; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "vm-test: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The kernel: downloaded and unpacked, never installed.
+if [ ! -f "$work/vmlinuz" ]; then
+    pkg=$(apt-cache depends linux-image-6.12-amd64 2>/dev/null | grep -o 'linux-image-6\.12\.[0-9]*+deb12-amd64' | head -1)
+    [ -n "$pkg" ] || { echo "vm-test: no linux-image-6.12 package found (apt-get update?)" >&2; exit 1; }
+    echo "vm-test: fetching $pkg"
+    rm -rf "$work/kpkg" && mkdir -p "$work/kpkg"
+    (cd "$work/kpkg" && apt-get download -q "$pkg" 2>/dev/null && dpkg -x ./*.deb x)
+    kver=$(ls "$work/kpkg/x/lib/modules")
+    mkdir -p "$work/modules"
+    mods=$work/kpkg/x/lib/modules/$kver/kernel
+    # busybox insmod cannot read xz-compressed modules: decompress them here.
+    for m in fs/netfs/netfs net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p; do
+        xz -dc "$mods/$m.ko.xz" > "$work/modules/$(basename "$m").ko"
+    done
+    cp "$work/kpkg/x/boot/vmlinuz-$kver" "$work/vmlinuz.tmp"
+    mv "$work/vmlinuz.tmp" "$work/vmlinuz"
+    rm -rf "$work/kpkg"
+fi
+
+# What runs inside: the binaries built here, used through the shared root.
+cargo build --quiet
+testbin=$(cargo test --quiet --no-run --test integration --message-format=json 2>/dev/null \
+    | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | tail -1)
+[ -x "$testbin" ] || { echo "vm-test: could not find the integration test binary" >&2; exit 1; }
+bash scripts/make-rootfs.sh "$work/rootfs" >/dev/null
+
+# A busybox initramfs that mounts the host's root over 9p and chroots into it.
+init=$work/initramfs
+rm -rf "$init" && mkdir -p "$init"/{bin,proc,sys,dev,host,modules}
+cp /bin/busybox "$init/bin/busybox"
+for a in sh mount mkdir insmod chroot poweroff cat echo sleep; do ln -s busybox "$init/bin/$a"; done
+cp "$work"/modules/*.ko "$init/modules/"
+cat > "$init/init" <<EOF
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in netfs 9pnet 9pnet_virtio 9p; do insmod /modules/\$m.ko; done
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t devtmpfs dev /host/dev
+mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
+for d in tmp run var/tmp; do mount -t tmpfs tmpfs /host/\$d; done
+echo "vm: cgroup controllers: \$(cat /host/sys/fs/cgroup/cgroup.controllers)"
+chroot /host /bin/sh -c 'cd $repo && PALISADE_TEST_ROOTFS=$work/rootfs $testbin ${filters[*]} --test-threads=1'
+echo "status=\$?" > /dev/ttyS1
+poweroff -f
+EOF
+chmod +x "$init/init"
+(cd "$init" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.gz"
+
+rm -f "$work/status"
+echo "vm-test: booting (software emulation; the tests run with cgroup v2 only)"
+timeout -k 10 900 qemu-system-x86_64 \
+    -accel tcg,thread=single -smp 2 -m 2048 \
+    -display none -monitor none -no-reboot \
+    -serial stdio -serial "file:$work/status" \
+    -kernel "$work/vmlinuz" -initrd "$work/initramfs.gz" \
+    -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet" \
+    -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on" </dev/null
+status=$(tr -d '\r' < "$work/status" | grep -o 'status=[0-9]*' | cut -d= -f2 || true)
+echo "vm-test: tests in the VM exited with status ${status:-unknown}"
+[ "${status:-1}" = 0 ]
