@@ -87,5 +87,12 @@ fn systemd_cgroup_flag_is_accepted_and_creating_refuses_clearly() {
     let o = b.palisade(&["--systemd-cgroup", "create", &b.id]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--systemd-cgroup"), "{}", stderr(&o));
+    if !std::path::Path::new("/run/systemd/system").exists() {
+        assert!(
+            stderr(&o).contains("systemd is not running"),
+            "{}",
+            stderr(&o)
+        );
+    }
     b.assert_nothing_left();
 }

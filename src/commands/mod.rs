@@ -20,8 +20,13 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         // Accepted everywhere (managers pass it to every command); creating a systemd
         // scope comes with the isolation layer, and a silent cgroupfs fallback would put
         // the container where the operator did not ask.
+        if !std::path::Path::new("/run/systemd/system").exists() {
+            anyhow::bail!(
+                "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use cgroupfs paths without --systemd-cgroup"
+            );
+        }
         anyhow::bail!(
-            "--systemd-cgroup: creating containers under systemd is not supported by this palisade yet"
+            "--systemd-cgroup: creating transient systemd scopes is not implemented by this palisade yet"
         );
     }
     match cli.command.as_ref().expect("checked by main") {
