@@ -6,6 +6,7 @@ mod support;
 mod cgroups;
 mod cli;
 mod defences;
+mod exec;
 mod failures;
 mod landlock;
 mod lifecycle;

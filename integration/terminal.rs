@@ -14,7 +14,7 @@ fn console_socket_delivers_a_working_pty() {
     let o = b.palisade(&["create", "--console-socket", sock.to_str().unwrap(), &b.id]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (conn, _) = listener.accept().unwrap();
-    let master = palisade::commands::run::receive_fd(&conn).unwrap();
+    let master = palisade::process::supervise::receive_fd(&conn).unwrap();
     assert!(b.palisade(&["start", &b.id]).status.success());
     let mut m = std::fs::File::from(master);
     m.write_all(b"tty; stty size; ls -l /dev/console; exit 5\n")

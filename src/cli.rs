@@ -54,6 +54,8 @@ pub enum Command {
     Kill(KillArgs),
     /// Delete a container and its resources.
     Delete(DeleteArgs),
+    /// Run a new process inside a running container.
+    Exec(ExecArgs),
     /// Create and start a container, wait for it, and remove it.
     Run(RunArgs),
     /// List containers.
@@ -106,6 +108,53 @@ pub struct RunArgs {
     /// Accepted for runc compatibility.
     #[arg(long = "no-subreaper")]
     pub no_subreaper: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Process JSON (runtime-spec `process`) instead of the command line.
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    /// Return once the process has started.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// File to write the process's pid to.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket that receives the pty master (with --tty and --detach).
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Working directory inside the container.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Environment variables (KEY=VALUE), added to the container's.
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// UID[:GID] to run as.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Additional group ids.
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// Capabilities to add to the process.
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    /// Set no_new_privs for the process.
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// Pass N extra descriptors (3 .. 3+N-1) to the process.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted for runc compatibility (pause is not implemented yet).
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments (without --process).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -215,12 +215,14 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         &plan,
         &cgroup,
         SpawnOptions {
+            steps: crate::process::init::STEPS,
+            joins: vec![],
             id: req.id,
             seccomp: filter.as_ref(),
             seccomp_listener,
             idmapped,
             new_keyring: !req.no_new_keyring,
-            fifo,
+            fifo: Some(fifo),
             console_socket,
             no_pivot: req.no_pivot,
             preserve_fds: req.preserve_fds,
@@ -468,4 +470,224 @@ pub fn exit_code(status: nix::sys::wait::WaitStatus) -> Option<i32> {
         W::Signaled(_, sig, _) => Some(128 + sig as i32),
         _ => None,
     }
+}
+
+/// What `exec` runs: a process JSON (`--process`), or the container's own process with the
+/// command line's overrides.
+pub enum ExecProcess {
+    File(PathBuf),
+    Args {
+        args: Vec<String>,
+        env: Vec<String>,
+        cwd: Option<PathBuf>,
+        user: Option<String>,
+        additional_gids: Vec<u32>,
+        caps: Vec<String>,
+        no_new_privs: bool,
+        tty: bool,
+    },
+}
+
+pub struct ExecRequest<'a> {
+    pub root: &'a Path,
+    pub id: &'a str,
+    pub process: ExecProcess,
+    pub console: Option<Console>,
+    pub pid_file: Option<&'a Path>,
+    pub preserve_fds: u32,
+}
+
+fn exec_process(
+    base: &crate::spec::Process,
+    p: ExecProcess,
+) -> Result<crate::spec::Process, Error> {
+    let bad = |why: String| step_err("exec", why);
+    match p {
+        ExecProcess::File(path) => {
+            let text = fs::read(&path)
+                .map_err(|e| bad(format!("read --process {}: {e}", path.display())))?;
+            let oci: oci_spec::runtime::Process = serde_json::from_slice(&text)
+                .map_err(|e| bad(format!("parse --process {}: {e}", path.display())))?;
+            Ok(spec::process_from(&oci)?)
+        }
+        ExecProcess::Args {
+            args,
+            env,
+            cwd,
+            user,
+            additional_gids,
+            caps,
+            no_new_privs,
+            tty,
+        } => {
+            if args.is_empty() {
+                return Err(bad("no command given".into()));
+            }
+            let mut p = base.clone();
+            p.args = args;
+            for e in env {
+                if !e.contains('=') {
+                    return Err(bad(format!("--env {e:?} is not KEY=VALUE")));
+                }
+                let key = e.split('=').next().unwrap_or_default().to_owned();
+                p.env
+                    .retain(|old| old.split('=').next() != Some(key.as_str()));
+                p.env.push(e);
+            }
+            if let Some(c) = cwd {
+                if !c.is_absolute() {
+                    return Err(bad(format!("--cwd {} is not absolute", c.display())));
+                }
+                p.cwd = c;
+            }
+            if let Some(u) = user {
+                let (uid, gid) = u
+                    .split_once(':')
+                    .map_or((u.as_str(), None), |(a, b)| (a, Some(b)));
+                p.uid = uid
+                    .parse()
+                    .map_err(|_| bad(format!("--user {u:?}: uid[:gid] must be numbers")))?;
+                if let Some(g) = gid {
+                    p.gid = g
+                        .parse()
+                        .map_err(|_| bad(format!("--user {u:?}: uid[:gid] must be numbers")))?;
+                }
+            }
+            if !additional_gids.is_empty() {
+                p.additional_gids = additional_gids;
+            }
+            for c in caps {
+                let name = if c.starts_with("CAP_") {
+                    c.clone()
+                } else {
+                    format!("CAP_{c}")
+                };
+                let cap: caps::Capability = name
+                    .parse()
+                    .map_err(|_| bad(format!("--cap {c}: unknown capability")))?;
+                for set in [
+                    &mut p.caps.bounding,
+                    &mut p.caps.effective,
+                    &mut p.caps.permitted,
+                ] {
+                    if !set.contains(&cap) {
+                        set.push(cap);
+                    }
+                }
+            }
+            p.no_new_privileges |= no_new_privs;
+            p.terminal = tty;
+            Ok(p)
+        }
+    }
+}
+
+/// runc's `exec`: a new process in a running container, joining its namespaces and cgroup,
+/// with the container's seccomp filter and Landlock domain. Returns the process's host pid
+/// once it is about to execute.
+pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
+    use crate::spec::{Namespace, NsKind};
+    let c = Container::load(req.root, req.id)?;
+    if !matches!(c.status(), Status::Running | Status::Created) {
+        return Err(step_err(
+            "exec",
+            format!("container {} is not running", req.id),
+        ));
+    }
+    let mut plan = spec::load(&c.record.bundle)?;
+    plan.process = exec_process(&plan.process, req.process)?;
+    match (&req.console, plan.process.terminal) {
+        (None, true) => {
+            return Err(step_err(
+                "console",
+                "--tty needs --console-socket when detached",
+            ))
+        }
+        (Some(_), false) => {
+            return Err(step_err("console", "--console-socket given without --tty"))
+        }
+        _ => {}
+    }
+    let filter = plan.seccomp.as_ref().map(seccomp::compile).transpose()?;
+    // Every namespace of the init that is not ours: pid and time are entered for the child
+    // by the spawn; the user namespace is joined first, the mount namespace last.
+    let init = c.record.pid;
+    let mut joins = Vec::new();
+    plan.namespaces.clear();
+    for kind in [
+        NsKind::User,
+        NsKind::Ipc,
+        NsKind::Uts,
+        NsKind::Network,
+        NsKind::Cgroup,
+        NsKind::Pid,
+        NsKind::Time,
+        NsKind::Mount,
+    ] {
+        let theirs = PathBuf::from(format!("/proc/{init}/ns/{}", kind.proc_name()));
+        let ours = PathBuf::from(format!("/proc/self/ns/{}", kind.proc_name()));
+        if fs::read_link(&theirs).ok() == fs::read_link(&ours).ok() {
+            continue;
+        }
+        plan.namespaces.push(Namespace {
+            kind,
+            path: Some(theirs.clone()),
+        });
+        if !namespaces::for_children(kind) {
+            let fd = OwnedFd::from(
+                fs::File::open(&theirs)
+                    .map_err(|e| step_err("exec", format!("open {}: {e}", theirs.display())))?,
+            );
+            joins.push((kind, fd));
+        }
+    }
+    // The namespace files are open: make sure they are the init's, not a reused pid's.
+    if !c.init_alive() {
+        return Err(step_err(
+            "exec",
+            format!("container {} is not running", req.id),
+        ));
+    }
+    let console_socket = match req.console {
+        None => None,
+        Some(Console::Fd(fd)) => Some(fd),
+        Some(Console::Socket(path)) => {
+            Some(OwnedFd::from(UnixStream::connect(&path).map_err(|e| {
+                step_err("console", format!("connect {}: {e}", path.display()))
+            })?))
+        }
+    };
+    let pending = spawn::spawn(
+        &plan,
+        &c.record.cgroup,
+        SpawnOptions {
+            steps: crate::process::init::EXEC_STEPS,
+            joins,
+            id: req.id,
+            seccomp: filter.as_ref(),
+            seccomp_listener: None,
+            idmapped: Default::default(),
+            new_keyring: false,
+            fifo: None,
+            console_socket,
+            no_pivot: false,
+            preserve_fds: req.preserve_fds,
+        },
+    )?;
+    let run = || -> Result<(), Error> {
+        c.record.cgroup.join(pending.pid)?;
+        pending.proceed(c.record.oci_state_json(Status::Running))?;
+        pending.wait_ready(|| Err("exec runs no createRuntime hooks".into()))?;
+        if let Some(pf) = req.pid_file {
+            write_pid_file(pf, pending.pid)
+                .map_err(|e| step_err("pid-file", format!("{}: {e}", pf.display())))?;
+        }
+        Ok(())
+    };
+    if let Err(e) = run() {
+        let _ = kill(Pid::from_raw(pending.pid), Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(pending.pid), None);
+        return Err(e);
+    }
+    Ok(pending.pid)
 }

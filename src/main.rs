@@ -37,13 +37,17 @@ fn main() {
     let preserve = match command {
         Command::Create(a) => a.preserve_fds,
         Command::Run(a) => a.create.preserve_fds,
+        Command::Exec(a) => a.preserve_fds,
         _ => 0,
     };
     if let Err(e) = sanitize::close_inherited_fds(preserve) {
         eprintln!("palisade: mark inherited descriptors close-on-exec: {e}");
         std::process::exit(1);
     }
-    if matches!(command, Command::Create(_) | Command::Run(_)) {
+    if matches!(
+        command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
         if let Err(e) = sanitize::ensure_sealed_self() {
             eprintln!("palisade: cannot re-execute from a sealed copy of itself (CVE-2019-5736 defence): {e}");
             std::process::exit(1);
@@ -105,6 +109,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Kill(_) => "kill",
         Command::Delete(_) => "delete",
         Command::Run(_) => "run",
+        Command::Exec(_) => "exec",
         Command::List(_) => "list",
         Command::Spec(_) => "spec",
         Command::Features => "features",

@@ -696,6 +696,11 @@ fn process(spec: &Spec) -> Result<Process, SpecError> {
         .process()
         .as_ref()
         .ok_or_else(|| invalid("process", "missing: create needs a process to run"))?;
+    process_from(p)
+}
+
+/// One OCI process (config.json's, or `exec --process`'s) validated.
+pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError> {
     let args = p.args().clone().unwrap_or_default();
     if args.is_empty() {
         return Err(invalid(

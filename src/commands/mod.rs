@@ -2,6 +2,7 @@
 
 pub mod create;
 pub mod delete;
+pub mod exec;
 pub mod features;
 pub mod kill;
 pub mod list;
@@ -15,7 +16,10 @@ use crate::cli::{Cli, Command};
 /// Runs the command; returns the process exit status.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     let root = cli.root.as_path();
-    let creates = matches!(cli.command, Some(Command::Create(_) | Command::Run(_)));
+    let creates = matches!(
+        cli.command,
+        Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
+    );
     if cli.systemd_cgroup && creates {
         // Accepted everywhere (managers pass it to every command); creating a systemd
         // scope comes with the isolation layer, and a silent cgroupfs fallback would put
@@ -36,6 +40,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Kill(a) => kill::run(root, a),
         Command::Delete(a) => delete::run(root, a),
         Command::Run(a) => run::run(root, a),
+        Command::Exec(a) => exec::run(root, a),
         Command::List(a) => list::run(root, a),
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),

@@ -27,7 +27,11 @@ pub fn send_master(sock: BorrowedFd<'_>, master: BorrowedFd<'_>, name: &str) -> 
 }
 
 /// Init step "console": only when the process asks for a terminal.
-pub fn setup(socket: BorrowedFd<'_>, size: Option<(u16, u16)>) -> io::Result<()> {
+pub fn setup(
+    socket: BorrowedFd<'_>,
+    size: Option<(u16, u16)>,
+    bind_dev_console: bool,
+) -> io::Result<()> {
     let root = resolve::open_root(Path::new("/"))?;
     let master: OwnedFd = resolve::open_in_root_with(
         root.as_fd(),
@@ -40,7 +44,9 @@ pub fn setup(socket: BorrowedFd<'_>, size: Option<(u16, u16)>) -> io::Result<()>
     if let Some((rows, cols)) = size {
         sys::set_window_size(slave.as_fd(), rows, cols).map_err(ctx("set console size"))?;
     }
-    bind_console(root.as_fd(), slave.as_fd()).map_err(ctx("bind /dev/console"))?;
+    if bind_dev_console {
+        bind_console(root.as_fd(), slave.as_fd()).map_err(ctx("bind /dev/console"))?;
+    }
     send_master(socket, master.as_fd(), "/dev/ptmx")
         .map_err(ctx("send pty master over the console socket"))?;
     drop(master);

@@ -21,8 +21,10 @@ pub struct Ctx<'a> {
     pub plan: &'a Plan,
     pub cgroup: &'a Cgroup,
     pub chan: Channel,
-    /// Opened read-write by the runtime; `start` writes one byte into it.
-    pub fifo: OwnedFd,
+    /// Opened read-write by the runtime; `start` writes one byte into it (create only).
+    pub fifo: Option<OwnedFd>,
+    /// For `exec`: the running container's namespaces to join, user namespace first.
+    pub joins: Vec<(crate::spec::NsKind, OwnedFd)>,
     /// Where the pty master goes when the process asks for a terminal.
     pub console_socket: Option<OwnedFd>,
     pub no_pivot: bool,
@@ -87,6 +89,49 @@ pub const STEPS: &[(&str, Step)] = &[
     // With no_new_privs: seccomp last, so the filter need not allow the runtime's calls.
     ("seccomp", step_seccomp),
 ];
+
+/// `exec`: a process entering a running container. It joins the container's namespaces
+/// and cgroup instead of making them, and then follows the init's order from rlimits on,
+/// with no wait for `start`.
+pub const EXEC_STEPS: &[(&str, Step)] = &[
+    ("join", step_join),
+    ("console", step_console),
+    ("rlimits", step_rlimits),
+    ("seccomp_early", step_seccomp_early),
+    ("bounding_set", step_bounding_set),
+    ("identity", step_identity),
+    ("capabilities", step_capabilities),
+    ("no_new_privs", step_no_new_privs),
+    ("landlock", step_landlock),
+    ("executable", step_executable),
+    ("cwd", step_cwd),
+    ("fds", step_fds),
+    ("ready", step_ready),
+    ("seccomp", step_seccomp),
+];
+
+/// Joins the running container's namespaces (the user namespace first, so that the others
+/// are entered with its privileges); setns into the mount namespace also moves us into the
+/// container's root.
+fn step_join(c: &mut Ctx) -> io::Result<()> {
+    match c.chan.expect("proceed")? {
+        Msg::Proceed { state } => c.state = state,
+        Msg::Abort { reason } => return Err(io::Error::other(reason)),
+        other => return Err(io::Error::other(format!("unexpected message {other:?}"))),
+    }
+    for (kind, fd) in &c.joins {
+        sys::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("join the container's {} namespace: {e}", kind.spec_name()),
+            )
+        })?;
+        if *kind == crate::spec::NsKind::User {
+            userns::become_root()?;
+        }
+    }
+    Ok(())
+}
 
 /// The step names in order (pinned by a test, shown by `palisade features`).
 pub fn step_names() -> Vec<&'static str> {
@@ -167,7 +212,12 @@ fn step_console(c: &mut Ctx) -> io::Result<()> {
     let sock = c.console_socket.take().ok_or_else(|| {
         io::Error::other("process.terminal is set but no console socket was given")
     })?;
-    console::setup(sock.as_fd(), c.plan.process.console_size)
+    // /dev/console belongs to the container's init; an exec'd process only gets a pty.
+    console::setup(
+        sock.as_fd(),
+        c.plan.process.console_size,
+        c.joins.is_empty(),
+    )
 }
 
 fn step_paths(c: &mut Ctx) -> io::Result<()> {
@@ -308,7 +358,11 @@ fn step_ready(c: &mut Ctx) -> io::Result<()> {
 fn step_wait_start(c: &mut Ctx) -> io::Result<()> {
     let mut byte = [0u8; 1];
     loop {
-        match nix::unistd::read(c.fifo.as_raw_fd(), &mut byte) {
+        let fifo = c
+            .fifo
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no exec fifo"))?;
+        match nix::unistd::read(fifo.as_raw_fd(), &mut byte) {
             Ok(1) => return Ok(()),
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => {
@@ -356,13 +410,15 @@ fn load_seccomp(c: &mut Ctx) -> io::Result<()> {
 }
 
 /// The child's whole life: returns only an exit status (the runtime sees it on failure).
-pub fn run(mut ctx: Ctx) -> i32 {
+pub fn run(mut ctx: Ctx, steps: &[(&str, Step)]) -> i32 {
     // Until execve nobody, the container's own processes included, may open our
     // /proc/PID/exe or memory (CVE-2019-5736 class); execve resets this.
     let _ = sys::set_dumpable(false);
     let _ = sys::set_parent_death_signal(libc::SIGKILL);
     sys::reset_signals();
-    let mut keep = vec![ctx.chan.as_raw_fd(), ctx.fifo.as_raw_fd()];
+    let mut keep = vec![ctx.chan.as_raw_fd()];
+    keep.extend(ctx.fifo.as_ref().map(|f| f.as_raw_fd()));
+    keep.extend(ctx.joins.iter().map(|(_, f)| f.as_raw_fd()));
     keep.extend(ctx.console_socket.as_ref().map(|s| s.as_raw_fd()));
     keep.extend(ctx.seccomp_listener.as_ref().map(|s| s.as_raw_fd()));
     keep.extend(
@@ -377,7 +433,7 @@ pub fn run(mut ctx: Ctx) -> i32 {
         report(&ctx, "fds", &e.to_string());
         return 1;
     }
-    for (name, step) in STEPS {
+    for (name, step) in steps {
         if let Err(e) = step(&mut ctx) {
             report(&ctx, name, &e.to_string());
             return 1;

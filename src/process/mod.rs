@@ -3,4 +3,5 @@
 
 pub mod init;
 pub mod spawn;
+pub mod supervise;
 pub mod sync;

@@ -24,6 +24,10 @@ pub enum SpawnError {
 }
 
 pub struct SpawnOptions<'a> {
+    /// The init's steps, or those of `exec`.
+    pub steps: &'static [(&'static str, init::Step)],
+    /// For `exec`: namespaces of the running container to join.
+    pub joins: Vec<(crate::spec::NsKind, OwnedFd)>,
     pub seccomp: Option<&'a crate::isolate::seccomp::Filter>,
     /// Connected to linux.seccomp.listenerPath when the filter has NOTIFY rules.
     pub seccomp_listener: Option<OwnedFd>,
@@ -31,7 +35,7 @@ pub struct SpawnOptions<'a> {
     pub idmapped: crate::isolate::userns::Idmapped,
     pub id: &'a str,
     pub new_keyring: bool,
-    pub fifo: OwnedFd,
+    pub fifo: Option<OwnedFd>,
     pub console_socket: Option<OwnedFd>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
@@ -58,23 +62,28 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
     let mut opts = Some(opts);
     let pid = sys::clone_into(flags, || {
         let opts = opts.take().expect("once");
-        init::run(Ctx {
-            plan,
-            cgroup,
-            chan: theirs.take().expect("once"),
-            fifo: opts.fifo,
-            console_socket: opts.console_socket,
-            no_pivot: opts.no_pivot,
-            preserve_fds: opts.preserve_fds,
-            id: opts.id,
-            seccomp: opts.seccomp,
-            seccomp_listener: opts.seccomp_listener,
-            idmapped: opts.idmapped,
-            new_keyring: opts.new_keyring,
-            state: String::new(),
-            executable: None,
-            landlock_status: None,
-        })
+        let steps = opts.steps;
+        init::run(
+            Ctx {
+                joins: opts.joins,
+                plan,
+                cgroup,
+                chan: theirs.take().expect("once"),
+                fifo: opts.fifo,
+                console_socket: opts.console_socket,
+                no_pivot: opts.no_pivot,
+                preserve_fds: opts.preserve_fds,
+                id: opts.id,
+                seccomp: opts.seccomp,
+                seccomp_listener: opts.seccomp_listener,
+                idmapped: opts.idmapped,
+                new_keyring: opts.new_keyring,
+                state: String::new(),
+                executable: None,
+                landlock_status: None,
+            },
+            steps,
+        )
     })
     .map_err(SpawnError::Clone)?;
     drop(children_in);

@@ -1,0 +1,214 @@
+//! `exec`: a process entering a running container gets its namespaces, cgroup, and
+//! the container's capabilities, no_new_privs, seccomp filter and Landlock domain.
+
+use crate::support::*;
+use std::os::unix::fs::PermissionsExt;
+
+fn running(b: &mut Bundle) {
+    b.script("sleep 100");
+    let o = b.palisade(&["run", "-d", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn exec(b: &Bundle, args: &[&str]) -> (i32, String, String) {
+    let mut full = vec!["exec"];
+    full.extend_from_slice(args);
+    let o = b.palisade(&full);
+    (o.status.code().unwrap_or(-1), stdout(&o), stderr(&o))
+}
+
+#[test]
+fn exec_joins_the_container() {
+    let mut b = Bundle::new("ex-join");
+    b.config["hostname"] = "exbox".into();
+    running(&mut b);
+    let init = b.state_json()["pid"].as_i64().unwrap();
+    let (code, out, err) = exec(&b, &[&b.id, "sh", "-c",
+        "hostname; echo $$; cat /etc/motd; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; readlink /proc/self/ns/net; grep memory /proc/self/cgroup; exit 6"]);
+    assert_eq!(code, 6, "{err}");
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(l[0], "exbox");
+    assert_ne!(l[1], "1", "not the init");
+    assert!(
+        l[1].parse::<u32>().unwrap() < 100,
+        "a pid of the container's namespace: {}",
+        l[1]
+    );
+    assert_eq!(l[2], "palisade test rootfs");
+    assert_eq!(l[3], "CapEff:\t0000000020000420");
+    assert_eq!(l[4], "NoNewPrivs:\t1");
+    assert_eq!(
+        l[5],
+        std::fs::read_link(format!("/proc/{init}/ns/net"))
+            .unwrap()
+            .display()
+            .to_string()
+    );
+    assert!(
+        l[6].ends_with(":/"),
+        "the container's cgroup (its namespace root): {}",
+        l[6]
+    );
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
+#[test]
+fn exec_overrides_and_detach() {
+    let mut b = Bundle::new("ex-opts");
+    running(&mut b);
+    let (code, out, err) = exec(
+        &b,
+        &[
+            "--user",
+            "1000:1000",
+            "--env",
+            "FOO=bar",
+            "--cwd",
+            "/tmp",
+            &b.id,
+            "sh",
+            "-c",
+            "id -u; id -g; echo $FOO; pwd",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1000\n1000\nbar\n/tmp\n");
+    let pidfile = b.path().join("exec.pid");
+    let (code, _, err) = exec(
+        &b,
+        &[
+            "-d",
+            "--pid-file",
+            pidfile.to_str().unwrap(),
+            &b.id,
+            "sleep",
+            "30",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(cmd.starts_with("sleep\0"), "{cmd:?}");
+    let (code, _, err) = exec(&b, &[&b.id, "no-such-command"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not found in $PATH"), "{err}");
+    let proc_json = b.path().join("process.json");
+    std::fs::write(&proc_json, serde_json::json!({"args": ["sh", "-c", "echo from-json $X"], "cwd": "/", "env": ["X=1"], "user": {"uid": 0, "gid": 0}}).to_string()).unwrap();
+    let (code, out, err) = exec(&b, &["--process", proc_json.to_str().unwrap(), &b.id]);
+    assert_eq!((code, out.as_str()), (0, "from-json 1\n"), "{err}");
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    let (code, _, err) = exec(&b, &[&b.id, "true"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not exist"), "{err}");
+}
+
+#[test]
+fn exec_keeps_seccomp_and_landlock() {
+    let mut b = Bundle::new("ex-confined");
+    b.config["root"]["readonly"] = false.into();
+    b.config["linux"]["seccomp"] = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5}]
+    });
+    b.config["process"]["landlock"] = serde_json::json!({
+        "handledAccess": {"handledAccessFS": ["write_file", "make_reg"]},
+        "rules": {"pathBeneath": [{"allowedAccess": ["write_file", "make_reg"], "paths": ["/tmp"]}]}
+    });
+    running(&mut b);
+    let (code, out, err) = exec(&b, &[&b.id, "sh", "-c",
+        "grep ^Seccomp: /proc/self/status; mkdir /tmp/d 2>&1; sh -c 'echo x > /etc/f' 2>&1; echo ok > /tmp/f && echo tmp-ok; true"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Seccomp:\t2") && out.contains("Input/output error"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Permission denied") && out.contains("tmp-ok"),
+        "{out}"
+    );
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+}
+
+#[test]
+fn exec_into_a_user_namespace() {
+    let mut b = Bundle::new("ex-userns");
+    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user"}));
+    let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config["linux"]["uidMappings"] = map.clone();
+    b.config["linux"]["gidMappings"] = map;
+    running(&mut b);
+    let pidfile = b.path().join("exec.pid");
+    let (code, _, err) = exec(
+        &b,
+        &[
+            "-d",
+            "--pid-file",
+            pidfile.to_str().unwrap(),
+            &b.id,
+            "sleep",
+            "30",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(uid.split_whitespace().nth(1), Some("100000"), "{uid}");
+    let (code, out, err) = exec(&b, &[&b.id, "id", "-u"]);
+    assert_eq!((code, out.as_str()), (0, "0\n"), "{err}");
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+}
+
+#[test]
+fn exec_with_a_terminal_through_the_console_socket() {
+    use std::io::{Read, Write};
+    let mut b = Bundle::new("ex-tty");
+    running(&mut b);
+    let sock = b.path().join("c.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let (code, _, err) = exec(
+        &b,
+        &[
+            "-d",
+            "-t",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            &b.id,
+            "sh",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (conn, _) = listener.accept().unwrap();
+    let mut m = std::fs::File::from(palisade::process::supervise::receive_fd(&conn).unwrap());
+    m.write_all(b"tty; exit\n").unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = m.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&out).contains("/dev/pts/") {
+            break;
+        }
+    }
+    assert!(
+        String::from_utf8_lossy(&out).contains("/dev/pts/"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+}
