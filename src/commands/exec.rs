@@ -61,5 +61,5 @@ pub fn run(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         Some(sock) => Some(supervise::receive_fd(&sock).context("receive the pty master")?),
         None => None,
     };
-    supervise::supervise(pid, master, &mask).map_err(Into::into)
+    supervise::supervise(pid, master, &mask)
 }
