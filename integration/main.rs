@@ -10,6 +10,7 @@ mod exec;
 mod failures;
 mod landlock;
 mod lifecycle;
+mod manage;
 mod namespaces;
 mod process;
 mod rootfs;

@@ -422,8 +422,11 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
                 format!("cannot delete container {id} that is not stopped: running"),
             ))
         }
-        _ => {
+        status => {
             let _ = kill(Pid::from_raw(c.record.pid), Signal::SIGKILL);
+            if status == Status::Paused {
+                let _ = c.record.cgroup.freeze(false);
+            }
             if !wait_gone(&c, Duration::from_secs(10)) {
                 return Err(step_err(
                     "delete",
@@ -495,6 +498,7 @@ pub struct ExecRequest<'a> {
     pub console: Option<Console>,
     pub pid_file: Option<&'a Path>,
     pub preserve_fds: u32,
+    pub ignore_paused: bool,
 }
 
 fn exec_process(
@@ -588,11 +592,24 @@ fn exec_process(
 pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
     use crate::spec::{Namespace, NsKind};
     let c = Container::load(req.root, req.id)?;
-    if !matches!(c.status(), Status::Running | Status::Created) {
-        return Err(step_err(
-            "exec",
-            format!("container {} is not running", req.id),
-        ));
+    match c.status() {
+        Status::Running | Status::Created => {}
+        Status::Paused if req.ignore_paused => {}
+        Status::Paused => {
+            return Err(step_err(
+                "exec",
+                format!(
+                    "container {} is paused (--ignore-paused to exec anyway)",
+                    req.id
+                ),
+            ))
+        }
+        _ => {
+            return Err(step_err(
+                "exec",
+                format!("container {} is not running", req.id),
+            ))
+        }
     }
     let mut plan = spec::load(&c.record.bundle)?;
     plan.process = exec_process(&plan.process, req.process)?;
@@ -690,4 +707,53 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
         return Err(e);
     }
     Ok(pending.pid)
+}
+
+/// runc's pause: freezes every process of the container.
+pub fn pause(root: &Path, id: &str) -> Result<(), Error> {
+    let c = Container::open(root, id)?;
+    match c.status() {
+        Status::Running | Status::Created => Ok(c.record.cgroup.freeze(true)?),
+        s => Err(step_err(
+            "pause",
+            format!("container {id} is {s}, not running"),
+        )),
+    }
+}
+
+/// runc's resume: thaws a paused container.
+pub fn resume(root: &Path, id: &str) -> Result<(), Error> {
+    let c = Container::open(root, id)?;
+    match c.status() {
+        Status::Paused => Ok(c.record.cgroup.freeze(false)?),
+        s => Err(step_err(
+            "resume",
+            format!("container {id} is {s}, not paused"),
+        )),
+    }
+}
+
+/// The host pids of the container's processes (runc ps).
+pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>, Error> {
+    let c = Container::load(root, id)?;
+    if c.status() == Status::Stopped {
+        return Err(step_err("ps", format!("container {id} is not running")));
+    }
+    let mut p = c.record.cgroup.pids();
+    if p.is_empty() && c.init_alive() {
+        p.push(c.record.pid);
+    }
+    p.sort_unstable();
+    Ok(p)
+}
+
+/// runc's update: new limits for a live container, in its cgroup.
+pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> Result<(), Error> {
+    let c = Container::open(root, id)?;
+    if c.status() == Status::Stopped {
+        return Err(step_err("update", format!("container {id} is not running")));
+    }
+    let writes = resources::plan(r)?;
+    resources::apply(&c.record.cgroup, &writes)?;
+    Ok(())
 }

@@ -66,6 +66,7 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -75,6 +76,7 @@ impl std::fmt::Display for Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         })
     }
@@ -301,6 +303,7 @@ impl Container {
         match rec.phase {
             Phase::Creating => Status::Creating,
             Phase::Created if self.fifo_path().exists() => Status::Created,
+            Phase::Created if self.record.cgroup.frozen() => Status::Paused,
             Phase::Created => Status::Running,
         }
     }

@@ -53,6 +53,7 @@ pub fn run(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         console,
         pid_file: a.pid_file.as_deref(),
         preserve_fds: a.preserve_fds,
+        ignore_paused: a.ignore_paused,
     })?;
     if a.detach {
         return Ok(0);

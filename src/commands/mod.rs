@@ -6,10 +6,13 @@ pub mod exec;
 pub mod features;
 pub mod kill;
 pub mod list;
+pub mod pause;
+pub mod ps;
 pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod update;
 
 use crate::cli::{Cli, Command};
 
@@ -41,6 +44,15 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Delete(a) => delete::run(root, a),
         Command::Run(a) => run::run(root, a),
         Command::Exec(a) => exec::run(root, a),
+        Command::Pause(a) => pause::pause(root, &a.id),
+        Command::Resume(a) => pause::resume(root, &a.id),
+        Command::Ps(a) => ps::run(root, a),
+        Command::Update(a) => update::run(root, a),
+        Command::Checkpoint(_) | Command::Restore(_) => {
+            anyhow::bail!(
+                "checkpoint and restore are not supported by palisade (no CRIU integration)"
+            )
+        }
         Command::List(a) => list::run(root, a),
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),

@@ -249,6 +249,75 @@ impl Cgroup {
         Ok(())
     }
 
+    /// Freezes or thaws every process of the cgroup (v1 freezer.state, v2 cgroup.freeze)
+    /// and waits until the kernel reports it done.
+    pub fn freeze(&self, on: bool) -> Result<(), CgroupError> {
+        let (file, value, done): (PathBuf, &str, fn(&str) -> bool) = if is_v2_unified() {
+            let dir = self
+                .dirs
+                .first()
+                .ok_or_else(|| CgroupError::Path(String::new(), "no cgroup"))?;
+            if on {
+                (dir.join("cgroup.freeze"), "1", |ev| {
+                    ev.lines().any(|l| l == "frozen 1")
+                })
+            } else {
+                (dir.join("cgroup.freeze"), "0", |ev| {
+                    ev.lines().any(|l| l == "frozen 0")
+                })
+            }
+        } else {
+            let dir = self
+                .dirs
+                .iter()
+                .find(|d| d.starts_with("/sys/fs/cgroup/freezer"))
+                .ok_or_else(|| {
+                    CgroupError::Path("freezer".into(), "no v1 freezer controller is mounted")
+                })?;
+            if on {
+                (dir.join("freezer.state"), "FROZEN", |s| {
+                    s.trim() == "FROZEN"
+                })
+            } else {
+                (dir.join("freezer.state"), "THAWED", |s| {
+                    s.trim() == "THAWED"
+                })
+            }
+        };
+        fs::write(&file, value).map_err(io_err(&file))?;
+        let check = if file.ends_with("cgroup.freeze") {
+            file.with_file_name("cgroup.events")
+        } else {
+            file.clone()
+        };
+        for _ in 0..2000 {
+            if done(&fs::read_to_string(&check).map_err(io_err(&check))?) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Err(CgroupError::Io {
+            path: check,
+            source: io::Error::from(io::ErrorKind::TimedOut),
+        })
+    }
+
+    /// Whether the cgroup is frozen.
+    pub fn frozen(&self) -> bool {
+        if is_v2_unified() {
+            return self
+                .dirs
+                .first()
+                .and_then(|d| fs::read_to_string(d.join("cgroup.events")).ok())
+                .is_some_and(|ev| ev.lines().any(|l| l == "frozen 1"));
+        }
+        self.dirs
+            .iter()
+            .find(|d| d.starts_with("/sys/fs/cgroup/freezer"))
+            .and_then(|d| fs::read_to_string(d.join("freezer.state")).ok())
+            .is_some_and(|s| s.trim() == "FROZEN")
+    }
+
     /// Every pid in the cgroup (from the first hierarchy that lists any).
     pub fn pids(&self) -> Vec<i32> {
         for dir in &self.dirs {

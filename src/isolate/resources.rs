@@ -499,9 +499,8 @@ pub fn apply(cg: &Cgroup, writes: &[Write]) -> Result<(), ResourceError> {
     }
     let hs =
         hierarchies().map_err(|e| unsupported("", &format!("read cgroup hierarchies: {e}")))?;
-    for wr in writes {
-        let dir = hs
-            .iter()
+    let dir_of = |wr: &Write| -> Result<&PathBuf, ResourceError> {
+        hs.iter()
             .filter(|h| !h.v2 && h.controllers.contains(&wr.controller))
             .find_map(|h| cg.dirs.iter().find(|d| d.starts_with(&h.mountpoint)))
             .ok_or_else(|| {
@@ -509,8 +508,33 @@ pub fn apply(cg: &Cgroup, writes: &[Write]) -> Result<(), ResourceError> {
                     wr.field,
                     &format!("this host has no {} controller", wr.controller),
                 )
-            })?;
-        write_file(dir, wr)?;
+            })
+    };
+    let mut done = vec![false; writes.len()];
+    for (i, wr) in writes.iter().enumerate() {
+        if done[i] {
+            continue;
+        }
+        let dir = dir_of(wr)?;
+        match write_file(dir, wr) {
+            // Raising the memory limit above the current memory+swap limit is refused until
+            // that one is raised first (runc orders these the same way on update).
+            Err(ResourceError::Write { ref source, .. })
+                if wr.file == "memory.limit_in_bytes"
+                    && source.raw_os_error() == Some(libc::EINVAL) =>
+            {
+                let Some(j) = writes
+                    .iter()
+                    .position(|w| w.file == "memory.memsw.limit_in_bytes")
+                else {
+                    return write_file(dir, wr);
+                };
+                write_file(dir, &writes[j])?;
+                done[j] = true;
+                write_file(dir, wr)?;
+            }
+            other => other?,
+        }
     }
     Ok(())
 }

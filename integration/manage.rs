@@ -1,0 +1,107 @@
+//! What managers do to a live container: pause/resume, ps, update; checkpoint is refused.
+
+use crate::support::*;
+
+fn running(b: &mut Bundle) {
+    b.script("while true; do sleep 0.1; done");
+    let o = b.palisade(&["run", "-d", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Where the kernel has the task waiting: a frozen task sits in the freezer
+/// (`__refrigerator` on cgroup v1, `do_freezer_trap` on v2).
+fn wchan(pid: i64) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default()
+}
+
+#[test]
+fn pause_and_resume() {
+    let mut b = Bundle::new("m-pause");
+    running(&mut b);
+    let pid = b.state_json()["pid"].as_i64().unwrap();
+    assert!(b.palisade(&["pause", &b.id]).status.success());
+    assert_eq!(b.status(), "paused");
+    let w = wchan(pid);
+    assert!(
+        w == "__refrigerator" || w == "do_freezer_trap",
+        "not frozen: {w}"
+    );
+    let o = b.palisade(&["exec", &b.id, "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("paused"), "{}", stderr(&o));
+    let o = b.palisade(&["resume", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(b.status(), "running");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let w = wchan(pid);
+    assert!(
+        w != "__refrigerator" && w != "do_freezer_trap",
+        "still frozen: {w}"
+    );
+    let o = b.palisade(&["resume", &b.id]);
+    assert_eq!(o.status.code(), Some(1), "resume of a running container");
+    // A paused container can still be deleted with --force.
+    assert!(b.palisade(&["pause", &b.id]).status.success());
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
+#[test]
+fn ps_lists_the_containers_processes() {
+    let mut b = Bundle::new("m-ps");
+    running(&mut b);
+    let pid = b.state_json()["pid"].as_i64().unwrap();
+    let j: Vec<i64> =
+        serde_json::from_str(&stdout(&b.palisade(&["ps", "--format", "json", &b.id]))).unwrap();
+    assert!(j.contains(&pid), "{j:?}");
+    let t = stdout(&b.palisade(&["ps", &b.id]));
+    let mut lines = t.lines();
+    assert!(lines.next().unwrap().contains("PID"));
+    assert!(t.contains("while true"), "{t}");
+    assert!(
+        lines.all(|l| !l.contains("palisade-it")),
+        "only the container's rows: {t}"
+    );
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+}
+
+#[test]
+fn update_changes_live_limits() {
+    let mut b = Bundle::new("m-update");
+    b.config["linux"]["resources"]["memory"] =
+        serde_json::json!({"limit": 33554432, "swap": 33554432});
+    b.config["linux"]["resources"]["pids"] = serde_json::json!({"limit": 10});
+    running(&mut b);
+    let res = b.path().join("res.json");
+    std::fs::write(
+        &res,
+        r#"{"memory": {"limit": 134217728, "swap": 134217728}, "pids": {"limit": 50}}"#,
+    )
+    .unwrap();
+    let o = b.palisade(&["update", "--resources", res.to_str().unwrap(), &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (mem, pids) = (
+        cg_file("memory/memory.limit_in_bytes", "memory.max"),
+        cg_file("pids/pids.max", "pids.max"),
+    );
+    let out = stdout(&b.palisade(&["exec", &b.id, "cat", &mem, &pids]));
+    assert_eq!(out, "134217728\n50\n");
+    let o = b.palisade(&["update", "--memory", "64m", "--pids-limit", "20", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&b.palisade(&["exec", &b.id, "cat", &mem, &pids]));
+    assert_eq!(out, "67108864\n20\n");
+    let o = b.palisade(&["update", "--cpuset-cpus", "99", &b.id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cpuset.cpus"), "{}", stderr(&o));
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+}
+
+#[test]
+fn checkpoint_and_restore_say_they_are_not_supported() {
+    let b = Bundle::new("m-ckpt");
+    for cmd in ["checkpoint", "restore"] {
+        let o = b.palisade(&[cmd, &b.id]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
+    }
+}
