@@ -24,7 +24,7 @@ fn exec_joins_the_container() {
     running(&mut b);
     let init = b.state_json()["pid"].as_i64().unwrap();
     let (code, out, err) = exec(&b, &[&b.id, "sh", "-c",
-        "hostname; echo $$; cat /etc/motd; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; readlink /proc/self/ns/net; grep memory /proc/self/cgroup; exit 6"]);
+        "hostname; echo $$; cat /etc/motd; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; readlink /proc/self/ns/net; grep -E '(:memory:|^0::)' /proc/self/cgroup | tail -1; exit 6"]);
     assert_eq!(code, 6, "{err}");
     let l: Vec<&str> = out.lines().collect();
     assert_eq!(l[0], "exbox");

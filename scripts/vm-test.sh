@@ -11,7 +11,7 @@ repo=$PWD
 work=$repo/target/vm
 mkdir -p "$work"
 filters=("$@")
-[ ${#filters[@]} -gt 0 ] || filters=(cgroups:: rootfs::cgroup rootfs::devices lifecycle::create_start manage::)
+[ ${#filters[@]} -gt 0 ] || filters=(cgroups:: rootfs::cgroup rootfs::devices lifecycle::create_start manage:: exec::exec_joins)
 
 need=()
 for p in qemu-system-x86 busybox-static xz-utils cpio; do
@@ -54,7 +54,7 @@ bash scripts/make-rootfs.sh "$work/rootfs" >/dev/null
 init=$work/initramfs
 rm -rf "$init" && mkdir -p "$init"/{bin,proc,sys,dev,host,modules}
 cp /bin/busybox "$init/bin/busybox"
-for a in sh mount mkdir insmod chroot poweroff cat echo sleep; do ln -s busybox "$init/bin/$a"; done
+for a in sh mount mkdir insmod switch_root poweroff cat echo sleep; do ln -s busybox "$init/bin/$a"; done
 cp "$work"/modules/*.ko "$init/modules/"
 cat > "$init/init" <<EOF
 #!/bin/sh
@@ -69,9 +69,10 @@ mount -t devtmpfs dev /host/dev
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
 for d in tmp run var/tmp; do mount -t tmpfs tmpfs /host/\$d; done
 echo "vm: cgroup controllers: \$(cat /host/sys/fs/cgroup/cgroup.controllers)"
-chroot /host /bin/sh -c 'cd $repo && PALISADE_TEST_ROOTFS=$work/rootfs $testbin ${filters[*]} --test-threads=1'
-echo "status=\$?" > /dev/ttyS1
-poweroff -f
+# switch_root, not chroot: the shared root must be the mount namespace's root, as on a
+# real host, or setns into a container's mount namespace (exec) would land outside it.
+exec switch_root /host /bin/busybox sh -c 'cd $repo && PALISADE_TEST_ROOTFS=$work/rootfs $testbin ${filters[*]} --test-threads=1; echo "status=\$?" > /dev/ttyS1; /bin/busybox poweroff -f'
+
 EOF
 chmod +x "$init/init"
 (cd "$init" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.gz"
@@ -84,7 +85,7 @@ timeout -k 10 900 qemu-system-x86_64 \
     -serial stdio -serial "file:$work/status" \
     -kernel "$work/vmlinuz" -initrd "$work/initramfs.gz" \
     -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet" \
-    -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on" </dev/null
+    -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" </dev/null
 status=$(tr -d '\r' < "$work/status" | grep -o 'status=[0-9]*' | cut -d= -f2 || true)
 echo "vm-test: tests in the VM exited with status ${status:-unknown}"
 [ "${status:-1}" = 0 ]
