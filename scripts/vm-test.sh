@@ -43,6 +43,7 @@ if [ ! -f "$work/vmlinuz" ]; then
     rm -rf "$work/kpkg"
 fi
 
+[ -d /mnt ] || { echo "vm-test: /mnt must exist on the host (the VM's scratch space)" >&2; exit 1; }
 # What runs inside: the binaries built here, used through the shared root.
 cargo build --quiet
 testbin=$(cargo test --quiet --no-run --test integration --message-format=json 2>/dev/null \
@@ -67,11 +68,12 @@ mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
-for d in tmp run var/tmp; do mount -t tmpfs tmpfs /host/\$d; done
+# Scratch space on /mnt only: the repository may live anywhere else, /tmp included.
+mount -t tmpfs tmpfs /host/mnt
 echo "vm: cgroup controllers: \$(cat /host/sys/fs/cgroup/cgroup.controllers)"
 # switch_root, not chroot: the shared root must be the mount namespace's root, as on a
 # real host, or setns into a container's mount namespace (exec) would land outside it.
-exec switch_root /host /bin/busybox sh -c 'cd $repo && PALISADE_TEST_ROOTFS=$work/rootfs $testbin ${filters[*]} --test-threads=1; echo "status=\$?" > /dev/ttyS1; /bin/busybox poweroff -f'
+exec switch_root /host /bin/busybox sh -c 'cd $repo && TMPDIR=/mnt PALISADE_TEST_ROOTFS=$work/rootfs $testbin ${filters[*]} --test-threads=1; echo "status=\$?" > /dev/ttyS1; /bin/busybox poweroff -f'
 
 EOF
 chmod +x "$init/init"
