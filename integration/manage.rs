@@ -100,3 +100,31 @@ fn checkpoint_and_restore_say_they_are_not_supported() {
         assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn events_report_stats_and_oom() {
+    let mut b = Bundle::new("m-events");
+    b.config["linux"]["resources"]["memory"] =
+        serde_json::json!({"limit": 33554432, "swap": 33554432});
+    b.config["linux"]["resources"]["pids"] = serde_json::json!({"limit": 30});
+    b.script("sleep 1.5; x=$(head -c 67108864 /dev/zero | tr '\\0' a); sleep 100");
+    assert!(b.palisade(&["run", "-d", &b.id]).status.success());
+    let once: serde_json::Value =
+        serde_json::from_str(&stdout(&b.palisade(&["events", "--stats", &b.id]))).unwrap();
+    assert_eq!(once["type"], "stats");
+    assert_eq!(once["id"], b.id.as_str());
+    assert_eq!(once["data"]["memory"]["usage"]["limit"], 33554432);
+    assert_eq!(once["data"]["pids"]["limit"], 30);
+    assert!(once["data"]["pids"]["current"].as_u64().unwrap() >= 1);
+    // The stream ends when the container stops; the OOM kill is reported on the way.
+    let o = b.palisade(&["events", "--interval", "1s", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().any(|l| l["type"] == "stats"), "{lines:?}");
+    assert!(lines.iter().any(|l| l["type"] == "oom"), "{lines:?}");
+    assert!(b.palisade(&["delete", &b.id]).status.success());
+    b.assert_nothing_left();
+}

@@ -69,6 +69,8 @@ pub enum Command {
     Ps(PsArgs),
     /// Change a running container's resource limits.
     Update(UpdateArgs),
+    /// Resource usage as JSON: once with --stats, else every --interval, with OOM events.
+    Events(EventsArgs),
     /// Not supported: answers so clearly.
     Checkpoint(Unsupported),
     /// Not supported: answers so clearly.
@@ -210,6 +212,17 @@ pub struct UpdateArgs {
     pub memory_swap: Option<String>,
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Print the statistics once and exit.
+    #[arg(long)]
+    pub stats: bool,
+    /// Interval between statistics, in seconds ("5" or "5s").
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
     pub id: String,
 }
 

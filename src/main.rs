@@ -113,6 +113,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Pause(_) => "pause",
         Command::Resume(_) => "resume",
         Command::Ps(_) => "ps",
+        Command::Events(_) => "events",
         Command::Update(_) => "update",
         Command::Checkpoint(_) => "checkpoint",
         Command::Restore(_) => "restore",

@@ -2,6 +2,7 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod features;
 pub mod kill;
@@ -47,6 +48,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Pause(a) => pause::pause(root, &a.id),
         Command::Resume(a) => pause::resume(root, &a.id),
         Command::Ps(a) => ps::run(root, a),
+        Command::Events(a) => events::run(root, a),
         Command::Update(a) => update::run(root, a),
         Command::Checkpoint(_) | Command::Restore(_) => {
             anyhow::bail!(

@@ -18,4 +18,5 @@ pub mod resolve;
 pub mod resources;
 pub mod rootfs;
 pub mod seccomp;
+pub mod stats;
 pub mod userns;
