@@ -96,3 +96,20 @@ fn systemd_cgroup_flag_is_accepted_and_creating_refuses_clearly() {
     }
     b.assert_nothing_left();
 }
+
+/// A manager's cleanup may run after the bundle holding the log is gone.
+#[test]
+fn an_unopenable_log_does_not_stop_delete_force() {
+    let b = Bundle::new("logless");
+    let o = b.palisade(&[
+        "--log",
+        "/nonexistent/dir/log.json",
+        "--log-format",
+        "json",
+        "delete",
+        "--force",
+        &b.id,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("logging to stderr"), "{}", stderr(&o));
+}

@@ -60,14 +60,11 @@ fn main() {
     let to_file = match logging::init(cli.log.as_deref(), format, cli.debug) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!(
-                "palisade: open log {}: {e}",
-                cli.log
-                    .as_deref()
-                    .unwrap_or(std::path::Path::new("-"))
-                    .display()
-            );
-            std::process::exit(1);
+            // A manager cleaning up after itself may already have removed the bundle that
+            // held the log; the command itself (delete --force, typically) must still run.
+            let path = cli.log.as_deref().unwrap_or(std::path::Path::new("-"));
+            eprintln!("palisade: open log {}: {e}; logging to stderr", path.display());
+            logging::init(None, format, cli.debug).unwrap_or(false)
         }
     };
     match commands::dispatch(&cli) {
