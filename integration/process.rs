@@ -7,9 +7,9 @@ fn hostname_domainname_and_sysctl() {
     b.config["domainname"] = "example.test".into();
     b.config["linux"]["sysctl"] =
         serde_json::json!({"net.ipv4.ip_forward": "1", "kernel.shmmni": "1000"});
-    b.config["linux"]["readonlyPaths"] = serde_json::json!([]);
-    let out = b.probe("hostname; cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni");
-    assert_eq!(out, "box1\nexample.test\n1\n1000\n");
+    // With the default readonlyPaths, /proc/sys ends up read-only: sysctls go in first.
+    let out = b.probe("hostname; cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni; sh -c 'echo 0 > /proc/sys/net/ipv4/ip_forward' 2>&1; true");
+    assert_eq!(out, "box1\nexample.test\n1\n1000\nsh: can't create /proc/sys/net/ipv4/ip_forward: Read-only file system\n");
 }
 
 #[test]

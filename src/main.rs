@@ -63,7 +63,10 @@ fn main() {
             // A manager cleaning up after itself may already have removed the bundle that
             // held the log; the command itself (delete --force, typically) must still run.
             let path = cli.log.as_deref().unwrap_or(std::path::Path::new("-"));
-            eprintln!("palisade: open log {}: {e}; logging to stderr", path.display());
+            eprintln!(
+                "palisade: open log {}: {e}; logging to stderr",
+                path.display()
+            );
             logging::init(None, format, cli.debug).unwrap_or(false)
         }
     };

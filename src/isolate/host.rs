@@ -31,27 +31,34 @@ pub fn apply(plan: &Plan) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes below the container's /proc/sys, after checking that it really is procfs (a
-/// rootfs could put anything at /proc) and without following symlinks out of it.
+/// Writes below the container's /proc/sys (see [`write_proc`]).
 fn write_proc_sys(rel: &Path, value: &[u8]) -> io::Result<()> {
+    write_proc(&Path::new("sys").join(rel), value)
+}
+
+/// Writes a file of the container's procfs. The /proc the init sees must really be procfs
+/// (a rootfs could put anything at /proc), and the path is resolved without symlinks and
+/// without crossing a mount: a file bind-mounted over the target cannot receive the write
+/// instead (CVE-2025-52881 class: redirected procfs writes).
+pub fn write_proc(rel: &Path, value: &[u8]) -> io::Result<()> {
     let root = resolve::open_root(Path::new("/"))?;
-    let dir = resolve::open_in_root_with(
+    let proc = resolve::open_in_root_with(
         root.as_fd(),
-        Path::new("/proc/sys"),
+        Path::new("/proc"),
         libc::O_PATH | libc::O_DIRECTORY,
     )?;
-    if !resolve::is_fs(dir.as_fd(), PROC_SUPER_MAGIC)? {
+    if !resolve::is_fs(proc.as_fd(), PROC_SUPER_MAGIC)? {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            "/proc/sys is not procfs",
+            "/proc is not procfs",
         ));
     }
     let fd = sys::openat2(
-        dir.as_fd(),
+        proc.as_fd(),
         rel,
         libc::O_WRONLY | libc::O_TRUNC,
         0,
-        sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_BENEATH,
+        sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_BENEATH | sys::RESOLVE_NO_XDEV,
     )?;
     std::fs::File::from(fd).write_all(value)
 }

@@ -30,7 +30,10 @@ pub fn apply(p: &Process) -> io::Result<()> {
         }
     }
     if let Some(adj) = p.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
+        // Our own pid as the container's procfs sees it ("self" is a symlink, which the
+        // verified write refuses to follow).
+        let own = std::path::PathBuf::from(format!("{}/oom_score_adj", std::process::id()));
+        super::host::write_proc(&own, adj.to_string().as_bytes()).map_err(|e| {
             let why = if adj < 0 && e.raw_os_error() == Some(libc::EACCES) {
                 " (lowering it needs CAP_SYS_RESOURCE, which this runtime does not hold here)"
             } else {

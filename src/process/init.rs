@@ -49,8 +49,9 @@ pub type Step = fn(&mut Ctx) -> io::Result<()>;
 /// - mounts need the namespaces; hooks run where runtime-spec config.md#posix-platform-hooks
 ///   puts them (createRuntime and createContainer after the mounts, before pivot_root);
 /// - the console needs the container's devpts, so it follows pivot_root;
+/// - sysctls are written while the process is still root with all capabilities, and
+///   before /proc/sys becomes read-only (the default readonlyPaths), as runc does;
 /// - masks and read-only paths come after every mount, so nothing is mounted over them;
-/// - sysctls are written while the process is still root with all capabilities;
 /// - rlimits and the oom score before dropping privileges (raising them needs privilege);
 /// - the bounding set is dropped while CAP_SETPCAP is held, then the uid changes with
 ///   KEEPCAPS, then the capability sets are set exactly;
@@ -68,8 +69,8 @@ pub const STEPS: &[(&str, Step)] = &[
     ("hooks_create_container", step_hooks_create_container),
     ("pivot_root", step_pivot_root),
     ("console", step_console),
-    ("paths", step_paths),
     ("host", step_host),
+    ("paths", step_paths),
     ("rlimits", step_rlimits),
     // Without no_new_privs the kernel takes a filter only from a task holding
     // CAP_SYS_ADMIN: then seccomp goes here, before any privilege is dropped (as runc does).
@@ -500,8 +501,8 @@ mod tests {
                 "hooks_create_container",
                 "pivot_root",
                 "console",
-                "paths",
                 "host",
+                "paths",
                 "rlimits",
                 "seccomp_early",
                 "bounding_set",
