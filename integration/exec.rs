@@ -2,7 +2,6 @@
 //! the container's capabilities, no_new_privs, seccomp filter and Landlock domain.
 
 use crate::support::*;
-use std::os::unix::fs::PermissionsExt;
 
 fn running(b: &mut Bundle) {
     b.script("sleep 100");
@@ -137,14 +136,7 @@ fn exec_keeps_seccomp_and_landlock() {
 #[test]
 fn exec_into_a_user_namespace() {
     let mut b = Bundle::new("ex-userns");
-    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"type": "user"}));
-    let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    b.config["linux"]["uidMappings"] = map.clone();
-    b.config["linux"]["gidMappings"] = map;
+    with_userns(&mut b);
     running(&mut b);
     let pidfile = b.path().join("exec.pid");
     let (code, _, err) = exec(

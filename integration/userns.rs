@@ -3,18 +3,6 @@
 use crate::support::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-fn with_userns(b: &mut Bundle) {
-    // The mapped root must be able to reach the bundle, as with runc.
-    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"type": "user"}));
-    let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    b.config["linux"]["uidMappings"] = map.clone();
-    b.config["linux"]["gidMappings"] = map;
-}
-
 #[test]
 fn container_root_is_an_unprivileged_host_uid() {
     let mut b = Bundle::new("us-map");

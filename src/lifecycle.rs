@@ -57,6 +57,18 @@ pub enum Console {
     Fd(OwnedFd),
 }
 
+impl Console {
+    /// The descriptor the init sends the pty master over: connected now, as runc does.
+    fn connect(self) -> Result<OwnedFd, Error> {
+        match self {
+            Console::Fd(fd) => Ok(fd),
+            Console::Socket(path) => UnixStream::connect(&path)
+                .map(OwnedFd::from)
+                .map_err(|e| step_err("console", format!("connect {}: {e}", path.display()))),
+        }
+    }
+}
+
 pub struct CreateRequest<'a> {
     pub root: &'a Path,
     pub id: &'a str,
@@ -182,15 +194,7 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
     }
     resources::apply(&cgroup, &limits)?;
 
-    let console_socket = match req.console {
-        None => None,
-        Some(Console::Fd(fd)) => Some(fd),
-        Some(Console::Socket(path)) => {
-            Some(OwnedFd::from(UnixStream::connect(&path).map_err(|e| {
-                step_err("console", format!("connect {}: {e}", path.display()))
-            })?))
-        }
-    };
+    let console_socket = req.console.map(Console::connect).transpose()?;
     let seccomp_listener = match filter.as_ref().and_then(|f| f.listener_path.as_ref()) {
         None => None,
         Some(path) => Some(OwnedFd::from(UnixStream::connect(path).map_err(|e| {
@@ -665,15 +669,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
             format!("container {} is not running", req.id),
         ));
     }
-    let console_socket = match req.console {
-        None => None,
-        Some(Console::Fd(fd)) => Some(fd),
-        Some(Console::Socket(path)) => {
-            Some(OwnedFd::from(UnixStream::connect(&path).map_err(|e| {
-                step_err("console", format!("connect {}: {e}", path.display()))
-            })?))
-        }
-    };
+    let console_socket = req.console.map(Console::connect).transpose()?;
     let pending = spawn::spawn(
         &plan,
         &c.record.cgroup,

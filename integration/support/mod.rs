@@ -241,6 +241,20 @@ pub fn cgroup_paths(id: &str) -> Vec<PathBuf> {
     out
 }
 
+/// A new user namespace mapping container 0..65535 to host 100000..165535. The mapped root
+/// must be able to reach the bundle, as with runc.
+pub fn with_userns(b: &mut Bundle) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user"}));
+    let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config["linux"]["uidMappings"] = map.clone();
+    b.config["linux"]["gidMappings"] = map;
+}
+
 /// Whether the host runs pure cgroup v2 (the VM lane does).
 pub fn cgroup_v2() -> bool {
     palisade::isolate::cgroups::is_v2_unified()

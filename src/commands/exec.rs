@@ -1,11 +1,10 @@
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use anyhow::Context;
 use nix::sys::signal::SigSet;
 
 use crate::cli::ExecArgs;
-use crate::lifecycle::{self, Console, ExecProcess, ExecRequest};
+use crate::lifecycle::{self, ExecProcess, ExecRequest};
 use crate::process::supervise;
 
 pub fn run(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
@@ -31,16 +30,8 @@ pub fn run(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
             .unwrap_or(false),
         None => a.tty,
     };
-    let mut ours: Option<UnixStream> = None;
-    let console = match (&a.console_socket, tty && !a.detach) {
-        (Some(p), _) => Some(Console::Socket(p.clone())),
-        (None, true) => {
-            let (mine, theirs) = UnixStream::pair().context("console socket pair")?;
-            ours = Some(mine);
-            Some(Console::Fd(theirs.into()))
-        }
-        (None, false) => None,
-    };
+    let (console, ours) = supervise::console_for(a.console_socket.as_deref(), tty, a.detach)
+        .context("console socket pair")?;
     let mask = if a.detach {
         SigSet::empty()
     } else {

@@ -1,11 +1,10 @@
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use anyhow::Context;
 use nix::sys::signal::SigSet;
 
 use crate::cli::RunArgs;
-use crate::lifecycle::{self, Console, CreateRequest};
+use crate::lifecycle::{self, CreateRequest};
 use crate::process::supervise;
 
 /// Whether config.json asks for a terminal (read before create to set up our side).
@@ -20,16 +19,8 @@ fn wants_terminal(bundle: &Path) -> bool {
 pub fn run(root: &Path, a: &RunArgs) -> anyhow::Result<i32> {
     let c = &a.create;
     let terminal = wants_terminal(&c.bundle);
-    let mut ours: Option<UnixStream> = None;
-    let console = match (&c.console_socket, terminal && !a.detach) {
-        (Some(p), _) => Some(Console::Socket(p.clone())),
-        (None, true) => {
-            let (mine, theirs) = UnixStream::pair().context("console socket pair")?;
-            ours = Some(mine);
-            Some(Console::Fd(theirs.into()))
-        }
-        (None, false) => None,
-    };
+    let (console, ours) = supervise::console_for(c.console_socket.as_deref(), terminal, a.detach)
+        .context("console socket pair")?;
     // Signals are blocked before the container exists so that none sent to `run` is lost;
     // the init unblocks them for itself.
     let mask = if a.detach {

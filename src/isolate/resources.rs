@@ -67,6 +67,28 @@ fn dev(major: i64, minor: i64) -> String {
     format!("{major}:{minor}")
 }
 
+/// cpuset.cpus and cpuset.mems: the same files on v1 and v2.
+fn cpuset(c: &oci_spec::runtime::LinuxCpu, out: &mut Vec<Write>) {
+    if let Some(v) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
+        out.push(w("cpuset", "cpuset.cpus", v, "cpu.cpus"));
+    }
+    if let Some(v) = c.mems().as_deref().filter(|s| !s.is_empty()) {
+        out.push(w("cpuset", "cpuset.mems", v, "cpu.mems"));
+    }
+}
+
+/// pids.max: the same file on v1 and v2; no positive limit means none.
+fn pids(r: &LinuxResources, out: &mut Vec<Write>) {
+    if let Some(p) = r.pids() {
+        let v = if p.limit() > 0 {
+            p.limit().to_string()
+        } else {
+            "max".into()
+        };
+        out.push(w("pids", "pids.max", v, "pids.limit"));
+    }
+}
+
 /// cgroup v1 files, in the order they must be written.
 pub fn v1_writes(r: &LinuxResources) -> Result<Vec<Write>, ResourceError> {
     let mut out = Vec::new();
@@ -138,25 +160,9 @@ pub fn v1_writes(r: &LinuxResources) -> Result<Vec<Write>, ResourceError> {
         if let Some(v) = c.realtime_runtime() {
             out.push(w("cpu", "cpu.rt_runtime_us", v, "cpu.realtimeRuntime"));
         }
-        if let Some(v) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-            out.push(w("cpuset", "cpuset.cpus", v, "cpu.cpus"));
-        }
-        if let Some(v) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-            out.push(w("cpuset", "cpuset.mems", v, "cpu.mems"));
-        }
+        cpuset(c, &mut out);
     }
-    if let Some(p) = r.pids() {
-        out.push(w(
-            "pids",
-            "pids.max",
-            if p.limit() > 0 {
-                p.limit().to_string()
-            } else {
-                "max".into()
-            },
-            "pids.limit",
-        ));
-    }
+    pids(r, &mut out);
     if let Some(b) = r.block_io() {
         if let Some(v) = b.weight() {
             out.push(w("blkio", "blkio.weight", v, "blockIO.weight"));
@@ -347,25 +353,9 @@ pub fn v2_writes(r: &LinuxResources) -> Result<Vec<Write>, ResourceError> {
         if let Some(v) = c.idle() {
             out.push(w("cpu", "cpu.idle", v, "cpu.idle"));
         }
-        if let Some(v) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-            out.push(w("cpuset", "cpuset.cpus", v, "cpu.cpus"));
-        }
-        if let Some(v) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-            out.push(w("cpuset", "cpuset.mems", v, "cpu.mems"));
-        }
+        cpuset(c, &mut out);
     }
-    if let Some(p) = r.pids() {
-        out.push(w(
-            "pids",
-            "pids.max",
-            if p.limit() > 0 {
-                p.limit().to_string()
-            } else {
-                "max".into()
-            },
-            "pids.limit",
-        ));
-    }
+    pids(r, &mut out);
     if let Some(b) = r.block_io() {
         if b.leaf_weight().is_some() {
             return Err(unsupported(

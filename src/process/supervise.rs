@@ -14,6 +14,23 @@ use nix::unistd::Pid;
 
 use crate::lifecycle;
 
+/// Where the pty master goes: the given console socket, or, for a terminal process in the
+/// foreground, our own end of a socket pair (returned, to receive the master on).
+pub fn console_for(
+    socket: Option<&std::path::Path>,
+    terminal: bool,
+    detach: bool,
+) -> std::io::Result<(Option<lifecycle::Console>, Option<UnixStream>)> {
+    match (socket, terminal && !detach) {
+        (Some(p), _) => Ok((Some(lifecycle::Console::Socket(p.to_path_buf())), None)),
+        (None, true) => {
+            let (mine, theirs) = UnixStream::pair()?;
+            Ok((Some(lifecycle::Console::Fd(theirs.into())), Some(mine)))
+        }
+        (None, false) => Ok((None, None)),
+    }
+}
+
 /// Blocks every signal the supervisor forwards, before the process exists, so that none
 /// is lost; the container's process unblocks them for itself.
 pub fn block_forwarded_signals() -> nix::Result<SigSet> {
