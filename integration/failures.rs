@@ -186,3 +186,23 @@ fn delete_force_cleans_a_create_killed_midway() {
         .status();
     b.assert_nothing_left();
 }
+
+/// A create that died before its init existed leaves a record with pid 0: deleting it
+/// must not signal pid 0 (our own process group) and must remove the record.
+#[test]
+fn delete_of_a_record_without_an_init() {
+    let b = Bundle::new("f-pid0");
+    b.write();
+    let dir = b.state.join(&b.id);
+    std::fs::create_dir_all(&dir).unwrap();
+    let record = serde_json::json!({
+        "version": 1, "id": b.id, "phase": "creating", "pid": 0, "start_time": 0,
+        "oci_version": "1.2.0", "bundle": b.path(), "rootfs": b.rootfs(), "created": "2026-01-01T00:00:00Z",
+        "owner": "root", "annotations": {}, "cgroup": {"dirs": [], "created": []}, "hooks": {}
+    });
+    std::fs::write(dir.join("state.json"), record.to_string()).unwrap();
+    assert_eq!(b.status(), "creating");
+    let o = b.palisade(&["delete", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!dir.exists());
+}

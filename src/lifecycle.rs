@@ -427,7 +427,11 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
             ))
         }
         status => {
-            let _ = kill(Pid::from_raw(c.record.pid), Signal::SIGKILL);
+            // Only a live, verified init is signalled: a create that died before the init
+            // existed leaves pid 0, and kill(0) would hit our own process group.
+            if c.init_alive() {
+                let _ = kill(Pid::from_raw(c.record.pid), Signal::SIGKILL);
+            }
             if status == Status::Paused {
                 let _ = c.record.cgroup.freeze(false);
             }
