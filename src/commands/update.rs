@@ -37,6 +37,9 @@ pub fn run(root: &Path, a: &UpdateArgs) -> anyhow::Result<i32> {
                 .map_err(|e| anyhow::anyhow!("update: parse resources: {e}"))?
         }
     };
+    if !r.is_object() {
+        anyhow::bail!("update: resources must be a JSON object (runtime-spec LinuxResources)");
+    }
     let mut set = |path: &[&str], v: Value| {
         let mut cur = &mut r;
         for k in &path[..path.len() - 1] {
