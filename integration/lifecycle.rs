@@ -158,3 +158,18 @@ fn start_container_hook_runs_inside_after_start() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "started\n");
 }
+
+/// runtime-spec: a failing poststop hook is logged as a warning; delete still completes.
+#[test]
+fn failing_poststop_only_warns() {
+    let mut b = Bundle::new("poststopfail");
+    b.config["hooks"] = serde_json::json!({"poststop": [{"path": "/bin/sh", "args": ["sh", "-c", "echo cleanup failed >&2; exit 9"]}]});
+    b.script("true");
+    let (code, _, err) = b.run();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("poststop") && err.contains("exit status 9") && err.contains("level=warning"),
+        "{err}"
+    );
+    b.assert_nothing_left();
+}
