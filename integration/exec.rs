@@ -16,6 +16,28 @@ fn exec(b: &Bundle, args: &[&str]) -> (i32, String, String) {
     (o.status.code().unwrap_or(-1), stdout(&o), stderr(&o))
 }
 
+/// `exec -d --pid-file` of a sleep; returns the host pid from the pid file.
+fn exec_detached_sleep(b: &Bundle) -> i32 {
+    let pidfile = b.path().join("exec.pid");
+    let (code, _, err) = exec(
+        b,
+        &[
+            "-d",
+            "--pid-file",
+            pidfile.to_str().unwrap(),
+            &b.id,
+            "sleep",
+            "30",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 #[test]
 fn exec_joins_the_container() {
     let mut b = Bundle::new("ex-join");
@@ -73,24 +95,7 @@ fn exec_overrides_and_detach() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "1000\n1000\nbar\n/tmp\n");
-    let pidfile = b.path().join("exec.pid");
-    let (code, _, err) = exec(
-        &b,
-        &[
-            "-d",
-            "--pid-file",
-            pidfile.to_str().unwrap(),
-            &b.id,
-            "sleep",
-            "30",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = exec_detached_sleep(&b);
     let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(cmd.starts_with("sleep\0"), "{cmd:?}");
     let (code, _, err) = exec(&b, &[&b.id, "no-such-command"]);
@@ -138,24 +143,7 @@ fn exec_into_a_user_namespace() {
     let mut b = Bundle::new("ex-userns");
     with_userns(&mut b);
     running(&mut b);
-    let pidfile = b.path().join("exec.pid");
-    let (code, _, err) = exec(
-        &b,
-        &[
-            "-d",
-            "--pid-file",
-            pidfile.to_str().unwrap(),
-            &b.id,
-            "sleep",
-            "30",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = exec_detached_sleep(&b);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     assert_eq!(uid.split_whitespace().nth(1), Some("100000"), "{uid}");
