@@ -26,7 +26,7 @@ id
 grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status
 touch /probe 2>/dev/null && echo 'root filesystem: WRITABLE' || echo 'root filesystem: read-only'
 [ -s /proc/sys/kernel/ns_last_pid ] && (echo 1 > /proc/sys/kernel/ns_last_pid) 2>/dev/null && echo '/proc/sys: WRITABLE' || echo '/proc/sys: read-only'
-echo "open descriptors of pid 1 (stdio only):"; ls /proc/1/fd | tr '\\n' ' '; echo
+echo "open descriptors of pid 1 (stdio only):"; ls /proc/1/fd
 """]
 json.dump(c, open(path, "w"), indent=2)
 PY
