@@ -3,7 +3,9 @@ use crate::support::*;
 #[test]
 fn create_start_kill_delete_walks_the_states() {
     let mut b = Bundle::new("states");
-    b.script("trap 'exit 0' TERM; while true; do sleep 0.05; done");
+    // A writable root for the readiness marker: pid 1 ignores TERM until its trap is set.
+    b.config["root"]["readonly"] = false.into();
+    b.script("trap 'exit 0' TERM; touch /ready; while true; do sleep 0.05; done");
     let pidfile = b.path().join("init.pid");
     let o = b.palisade(&["create", "--pid-file", pidfile.to_str().unwrap(), &b.id]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -32,6 +34,7 @@ fn create_start_kill_delete_walks_the_states() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not stopped"), "{}", stderr(&o));
 
+    b.wait_marker("ready");
     assert!(b.palisade(&["kill", &b.id, "TERM"]).status.success());
     b.wait_status("stopped");
     let st = b.state_json();
@@ -56,10 +59,9 @@ fn create_start_kill_delete_walks_the_states() {
 fn kill_delivers_the_named_signal() {
     let mut b = Bundle::new("signal");
     b.config["root"]["readonly"] = false.into();
-    b.script("trap 'echo usr1 > /got; exit 0' USR1; while true; do sleep 0.05; done");
+    b.script("trap 'echo usr1 > /got; exit 0' USR1; touch /ready; while true; do sleep 0.05; done");
     assert!(b.palisade(&["run", "-d", &b.id]).status.success());
-    b.wait_status("running");
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    b.wait_marker("ready");
     let o = b.palisade(&["kill", &b.id, "SIGUSR1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     b.wait_status("stopped");

@@ -172,6 +172,19 @@ impl Bundle {
         }
     }
 
+    /// Waits until the container has written `name` into its (writable) rootfs: scripts
+    /// that install a trap create it once the trap is in place.
+    pub fn wait_marker(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.rootfs().join(name).exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the container never wrote {name}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Nothing of this container is left: state, cgroup, mounts, processes.
     pub fn assert_nothing_left(&self) {
         assert!(
