@@ -218,7 +218,7 @@ impl Container {
             e => e,
         })?;
         // It may have been deleted while we waited for the lock.
-        if !dir.join("state.json").exists() && !dir.exists() {
+        if !dir.exists() {
             return Err(StateError::NotFound(id.into()));
         }
         Ok(Container {

@@ -4,7 +4,7 @@
 
 use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -157,13 +157,10 @@ pub fn is_fs(fd: BorrowedFd<'_>, magic: i64) -> io::Result<bool> {
     Ok(st.filesystem_type().0 as i64 == magic)
 }
 
-pub fn as_fd(fd: &OwnedFd) -> BorrowedFd<'_> {
-    fd.as_fd()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
 
     #[test]
     fn symlinks_stay_inside_the_root() {

@@ -115,11 +115,7 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
 /// are entered with its privileges); setns into the mount namespace also moves us into the
 /// container's root.
 fn step_join(c: &mut Ctx) -> io::Result<()> {
-    match c.chan.expect("proceed")? {
-        Msg::Proceed { state } => c.state = state,
-        Msg::Abort { reason } => return Err(io::Error::other(reason)),
-        other => return Err(io::Error::other(format!("unexpected message {other:?}"))),
-    }
+    wait_proceed(c)?;
     for (kind, fd) in &c.joins {
         sys::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
             io::Error::new(
@@ -139,12 +135,21 @@ pub fn step_names() -> Vec<&'static str> {
     STEPS.iter().map(|(n, _)| *n).collect()
 }
 
-fn step_namespaces(c: &mut Ctx) -> io::Result<()> {
+/// Waits for the runtime's `Proceed` (cgroup joined, id maps written) and keeps the state
+/// it carries.
+fn wait_proceed(c: &mut Ctx) -> io::Result<()> {
     match c.chan.expect("proceed")? {
-        Msg::Proceed { state } => c.state = state,
-        Msg::Abort { reason } => return Err(io::Error::other(reason)),
-        other => return Err(io::Error::other(format!("unexpected message {other:?}"))),
+        Msg::Proceed { state } => {
+            c.state = state;
+            Ok(())
+        }
+        Msg::Abort { reason } => Err(io::Error::other(reason)),
+        other => Err(io::Error::other(format!("unexpected message {other:?}"))),
     }
+}
+
+fn step_namespaces(c: &mut Ctx) -> io::Result<()> {
+    wait_proceed(c)?;
     namespaces::enter(c.plan)?;
     // In a user namespace (made with maps the runtime wrote, or joined), act as its root.
     if c.plan.namespace(crate::spec::NsKind::User).is_some() {
