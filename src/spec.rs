@@ -156,6 +156,11 @@ impl Mount {
     pub fn is_bind(&self) -> bool {
         self.options.flags.contains(MsFlags::MS_BIND) || self.typ == "bind"
     }
+
+    /// Mounted read-only ("ro", or "rro" on the whole tree).
+    pub fn is_readonly(&self) -> bool {
+        self.options.is_readonly()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,8 +286,14 @@ pub struct Plan {
     pub resources: Option<oci_spec::runtime::LinuxResources>,
     /// linux.resources.devices followed by the devices every container may use.
     pub device_rules: Vec<DeviceRule>,
+    /// How many of `device_rules` come from the config (the rest are palisade's defaults).
+    pub device_rules_given: usize,
     /// linux.timeOffsets: (clock, seconds, nanoseconds) for a new time namespace.
     pub time_offsets: Vec<(String, i64, u32)>,
+    /// process.apparmorProfile and process.selinuxLabel, read by the policy (create refuses
+    /// both: neither LSM is available to palisade yet).
+    pub apparmor_profile: Option<String>,
+    pub selinux_label: Option<String>,
     /// Layers the init cannot apply yet are kept here so that create refuses them.
     pub unsupported: Vec<String>,
 }
@@ -301,25 +312,66 @@ impl Plan {
     }
 }
 
+/// config.json as read: its bytes (hashed for the audit record) and its document (which the
+/// policy may harden before it is planned again).
+pub struct Document {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub value: serde_json::Value,
+}
+
+/// Reads one config.json.
+pub fn read_document(path: &Path) -> Result<Document, SpecError> {
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value = serde_json::from_slice(&bytes).map_err(|source| SpecError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Document {
+        path: path.to_path_buf(),
+        bytes,
+        value,
+    })
+}
+
+/// Whether the root filesystem must exist: `create` needs it; `check` and `spec --profile`
+/// look at a config alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rootfs {
+    MustExist,
+    MayBeAbsent,
+}
+
 /// Reads `<bundle>/config.json` and validates it into a [`Plan`].
 pub fn load(bundle: &Path) -> Result<Plan, SpecError> {
-    let bundle = std::path::absolute(bundle).map_err(|source| SpecError::Read {
+    let bundle = absolute_bundle(bundle)?;
+    let doc = read_document(&bundle.join("config.json"))?;
+    plan_document(&doc.value, &bundle, Rootfs::MustExist)
+}
+
+pub fn absolute_bundle(bundle: &Path) -> Result<PathBuf, SpecError> {
+    std::path::absolute(bundle).map_err(|source| SpecError::Read {
         path: bundle.to_path_buf(),
         source,
-    })?;
-    let path = bundle.join("config.json");
-    let text = std::fs::read(&path).map_err(|source| SpecError::Read {
-        path: path.clone(),
+    })
+}
+
+/// Validates a config document into a [`Plan`]; `bundle` must be absolute.
+pub fn plan_document(
+    value: &serde_json::Value,
+    bundle: &Path,
+    rootfs: Rootfs,
+) -> Result<Plan, SpecError> {
+    let spec: Spec = serde_json::from_value(value.clone()).map_err(|source| SpecError::Parse {
+        path: bundle.join("config.json"),
         source,
     })?;
-    let spec: Spec = serde_json::from_slice(&text).map_err(|source| SpecError::Parse {
-        path: path.clone(),
-        source,
-    })?;
-    let mut plan = plan(&spec, &bundle)?;
+    let mut plan = plan(&spec, bundle, rootfs)?;
     // oci-spec does not know process.landlock yet: read it from the raw document.
-    let raw: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
-    plan.landlock = landlock(&raw, &plan)?;
+    plan.landlock = landlock(value, &plan)?;
     Ok(plan)
 }
 
@@ -352,7 +404,7 @@ fn landlock(
 }
 
 /// Validates a parsed spec into a [`Plan`]; `bundle` must be absolute.
-pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
+pub fn plan(spec: &Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecError> {
     let root = spec
         .root()
         .as_ref()
@@ -362,13 +414,17 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
     } else {
         bundle.join(root.path())
     };
-    let rootfs = std::fs::canonicalize(&rootfs).map_err(|e| {
-        invalid(
-            "root.path",
-            format!("rootfs {} is not usable: {e}", rootfs.display()),
-        )
-    })?;
-    if !rootfs.is_dir() {
+    let rootfs = match std::fs::canonicalize(&rootfs) {
+        Ok(r) => r,
+        Err(_) if must == Rootfs::MayBeAbsent => rootfs,
+        Err(e) => {
+            return Err(invalid(
+                "root.path",
+                format!("rootfs {} is not usable: {e}", rootfs.display()),
+            ))
+        }
+    };
+    if must == Rootfs::MustExist && !rootfs.is_dir() {
         return Err(invalid(
             "root.path",
             format!("{} is not a directory", rootfs.display()),
@@ -573,6 +629,17 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
         None => vec![],
         Some(r) => device_rules(r, &devices)?,
     };
+    let label = |v: Option<&String>| v.filter(|s| !s.is_empty()).cloned();
+    let apparmor_profile = label(
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.apparmor_profile().as_ref()),
+    );
+    let selinux_label = label(
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.selinux_label().as_ref()),
+    );
     if let Some(p) = spec.process() {
         if p.apparmor_profile()
             .as_deref()
@@ -614,8 +681,15 @@ pub fn plan(spec: &Spec, bundle: &Path) -> Result<Plan, SpecError> {
         landlock: None,
         resources: linux.resources().clone(),
         seccomp: linux.seccomp().clone(),
+        device_rules_given: linux
+            .resources()
+            .as_ref()
+            .and_then(|r| r.devices().as_ref())
+            .map_or(0, |d| d.len()),
         device_rules,
         time_offsets,
+        apparmor_profile,
+        selinux_label,
         unsupported,
     })
 }

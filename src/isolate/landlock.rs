@@ -133,6 +133,16 @@ fn fold<T: landlock::Access>(
         .try_fold(BitFlags::<T>::empty(), |acc, r| Ok(acc | f(r, field)?))
 }
 
+/// The filesystem rights named in `rights`, or None if one is not a known right.
+pub fn fs_access(rights: &[Right]) -> Option<BitFlags<AccessFs>> {
+    fold(rights, "", fs_right).ok()
+}
+
+/// The network rights named in `rights`, or None if one is not a known right.
+pub fn net_access(rights: &[Right]) -> Option<BitFlags<AccessNet>> {
+    fold(rights, "", net_right).ok()
+}
+
 impl Landlock {
     pub fn best_effort(&self) -> bool {
         self.enable_best_effort || self.disable_best_effort == Some(false)

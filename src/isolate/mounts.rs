@@ -121,6 +121,16 @@ impl MountOptions {
         o
     }
 
+    /// Read-only: "ro", or "rro" on the whole tree.
+    pub fn is_readonly(&self) -> bool {
+        self.flags.contains(MsFlags::MS_RDONLY) || self.rec_set & sys::MOUNT_ATTR_RDONLY != 0
+    }
+
+    /// Not executable: "noexec", or "rnoexec" on the whole tree.
+    pub fn is_noexec(&self) -> bool {
+        self.flags.contains(MsFlags::MS_NOEXEC) || self.rec_set & sys::MOUNT_ATTR_NOEXEC != 0
+    }
+
     /// MOUNT_ATTR_* equivalents of the per-mount flags, for binds done through mount_setattr.
     pub fn attr_set_clear(&self) -> (u64, u64) {
         let mut set = 0;
