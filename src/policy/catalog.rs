@@ -1,0 +1,1381 @@
+//! The rule catalog: every rule palisade can enforce, with a stable id, what it checks in
+//! OCI terms, why (Kubernetes Pod Security Standards, CIS Docker Benchmark v1.7.0 section 5,
+//! NIST SP 800-190), how to fix it, and a check over the [`Plan`]. A rule that can be
+//! hardened without surprising the workload has a `remedy` that edits the OCI document; a
+//! `fill` fixes what only a new config may change (`spec --profile`).
+//!
+//! profiles/RULES.md is generated from this table (`palisade profile reference`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::host::{clean, Host};
+use super::{Scope, Severity};
+use crate::isolate::landlock::{fs_access, net_access, Right};
+use crate::isolate::mounts::MountOptions;
+use crate::spec::{Namespace, NsKind, Plan};
+
+/// A rule's parameters, as a profile sets them.
+pub type Params = toml::Table;
+
+pub type Check = fn(&Plan, &Params, &dyn Host) -> Vec<String>;
+/// Edits the OCI document so that the rule passes; returns what changed, or None if it
+/// cannot (or need not) change anything.
+pub type Fix = fn(&mut Value, &Params) -> Option<String>;
+
+pub struct Rule {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub scope: Scope,
+    /// What is checked, in OCI terms.
+    pub checks: &'static str,
+    pub why: &'static str,
+    pub references: &'static [&'static str],
+    pub fix: &'static str,
+    /// The config field a finding points at (dotted), for reports.
+    pub field: &'static str,
+    /// The parameters and their defaults, as TOML.
+    pub defaults: &'static str,
+    pub check: Check,
+    /// A safe default that `harden` may fill in.
+    pub remedy: Option<Fix>,
+    /// A fix for new configs only (`spec --profile`).
+    pub fill: Option<Fix>,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+impl Rule {
+    pub fn default_params(&self) -> Params {
+        self.defaults
+            .parse()
+            .expect("catalog defaults are valid TOML (tested)")
+    }
+}
+
+pub fn find(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// palisade's own default seccomp filter (profiles/seccomp/default.json).
+pub const DEFAULT_SECCOMP: &str = include_str!("../../profiles/seccomp/default.json");
+
+pub fn default_seccomp() -> Value {
+    serde_json::from_str(DEFAULT_SECCOMP).expect("profiles/seccomp/default.json is valid (tested)")
+}
+
+// Params -------------------------------------------------------------------------------
+
+fn strings(p: &Params, key: &str) -> Vec<String> {
+    p.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn int(p: &Params, key: &str) -> Option<i64> {
+    p.get(key).and_then(|v| v.as_integer())
+}
+
+// Document editing ---------------------------------------------------------------------
+
+/// `v[key]`, made an object first when it is missing or null.
+fn object<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
+    if !v.is_object() {
+        *v = json!({});
+    }
+    let e = v
+        .as_object_mut()
+        .expect("made an object above")
+        .entry(key)
+        .or_insert(Value::Null);
+    if !e.is_object() {
+        *e = json!({});
+    }
+    e
+}
+
+fn mounts_mut(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
+    doc.get_mut("mounts")
+        .and_then(|m| m.as_array_mut())
+        .into_iter()
+        .flatten()
+}
+
+fn options_of(m: &Value) -> Vec<String> {
+    m["options"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn add_option(m: &mut Value, opt: &str) {
+    let mut opts = options_of(m);
+    opts.push(opt.to_owned());
+    m["options"] = json!(opts);
+}
+
+// Shared checks ------------------------------------------------------------------------
+
+fn cap_name(s: &str) -> String {
+    let u = s.to_uppercase();
+    if u.starts_with("CAP_") {
+        u
+    } else {
+        format!("CAP_{u}")
+    }
+}
+
+fn beneath(path: &Path, dir: &Path) -> bool {
+    path.starts_with(dir)
+}
+
+/// A namespace of `kind` that is new, or joined by a path that is not the host's own.
+fn own_namespace(kind: NsKind, plan: &Plan, host: &dyn Host) -> Vec<String> {
+    let name = kind.spec_name();
+    match plan.namespace(kind) {
+        None => vec![format!(
+            "linux.namespaces has no {name} namespace: the container shares the host's"
+        )],
+        Some(Namespace { path: None, .. }) => vec![],
+        Some(Namespace { path: Some(p), .. }) => match (host.ns_id(p), host.own_ns(kind)) {
+            (Some(theirs), Some(ours)) if theirs == ours => vec![format!(
+                "the {name} namespace at {} is the host's own",
+                p.display()
+            )],
+            (Some(_), Some(_)) => vec![],
+            (None, _) => vec![format!(
+                "the {name} namespace at {} cannot be read, so it cannot be shown not to be the host's",
+                p.display()
+            )],
+            (_, None) => vec![format!(
+                "the host's {name} namespace cannot be read to compare with {}",
+                p.display()
+            )],
+        },
+    }
+}
+
+fn host_pid(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Pid, plan, host)
+}
+fn host_ipc(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Ipc, plan, host)
+}
+fn host_net(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Network, plan, host)
+}
+fn host_uts(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Uts, plan, host)
+}
+fn host_cgroup(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Cgroup, plan, host)
+}
+
+fn fill_namespace(doc: &mut Value, kind: &str) -> Option<String> {
+    let linux = object(doc, "linux");
+    let list = linux
+        .as_object_mut()?
+        .entry("namespaces")
+        .or_insert(json!([]));
+    let list = list.as_array_mut()?;
+    list.retain(|n| n["type"] != kind);
+    list.push(json!({ "type": kind }));
+    Some(format!("linux.namespaces: a new {kind} namespace"))
+}
+fn fill_pid(doc: &mut Value, _: &Params) -> Option<String> {
+    fill_namespace(doc, "pid")
+}
+fn fill_ipc(doc: &mut Value, _: &Params) -> Option<String> {
+    fill_namespace(doc, "ipc")
+}
+fn fill_net(doc: &mut Value, _: &Params) -> Option<String> {
+    fill_namespace(doc, "network")
+}
+fn fill_uts(doc: &mut Value, _: &Params) -> Option<String> {
+    fill_namespace(doc, "uts")
+}
+fn fill_cgroup(doc: &mut Value, _: &Params) -> Option<String> {
+    fill_namespace(doc, "cgroup")
+}
+
+fn capabilities(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+    let allowed: BTreeSet<String> = strings(p, "allowed").iter().map(|c| cap_name(c)).collect();
+    let c = &plan.process.caps;
+    let mut extra: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for (set, caps) in [
+        ("bounding", &c.bounding),
+        ("effective", &c.effective),
+        ("permitted", &c.permitted),
+        ("inheritable", &c.inheritable),
+        ("ambient", &c.ambient),
+    ] {
+        for cap in caps {
+            let name = cap.to_string();
+            if !allowed.contains(&name) {
+                extra.entry(name).or_default().push(set);
+            }
+        }
+    }
+    extra
+        .into_iter()
+        .map(|(cap, sets)| format!("{cap} in process.capabilities.{}", sets.join("/")))
+        .collect()
+}
+
+fn drop_capabilities(doc: &mut Value, p: &Params) -> Option<String> {
+    let allowed: BTreeSet<String> = strings(p, "allowed").iter().map(|c| cap_name(c)).collect();
+    let sets = doc.pointer_mut("/process/capabilities")?.as_object_mut()?;
+    let mut dropped = BTreeSet::new();
+    for list in sets.values_mut().filter_map(|v| v.as_array_mut()) {
+        list.retain(|c| {
+            let name = c.as_str().map(cap_name).unwrap_or_default();
+            let keep = allowed.contains(&name);
+            if !keep {
+                dropped.insert(name);
+            }
+            keep
+        });
+    }
+    (!dropped.is_empty()).then(|| {
+        format!(
+            "process.capabilities: dropped {}",
+            dropped.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+fn permissive(action: &str) -> bool {
+    matches!(action, "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG")
+}
+
+fn action_name<T: serde::Serialize>(a: &T) -> String {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn seccomp_enabled(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    let Some(s) = &plan.seccomp else {
+        return vec!["linux.seccomp is absent: every syscall is allowed".into()];
+    };
+    let default = action_name(&s.default_action());
+    let denies = s
+        .syscalls()
+        .iter()
+        .flatten()
+        .any(|r| !permissive(&action_name(&r.action())));
+    if permissive(&default) && !denies {
+        return vec![format!(
+            "linux.seccomp allows every syscall (defaultAction {default} and no rule denies one)"
+        )];
+    }
+    vec![]
+}
+
+fn seccomp_default_deny(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    let Some(s) = &plan.seccomp else {
+        return vec!["linux.seccomp is absent: every syscall is allowed".into()];
+    };
+    let default = action_name(&s.default_action());
+    match default.as_str() {
+        "SCMP_ACT_ERRNO" | "SCMP_ACT_KILL" | "SCMP_ACT_KILL_PROCESS" | "SCMP_ACT_KILL_THREAD"
+        | "SCMP_ACT_TRAP" => vec![],
+        _ => vec![format!(
+            "linux.seccomp.defaultAction is {default}: syscalls the filter does not list are allowed"
+        )],
+    }
+}
+
+fn add_default_seccomp(doc: &mut Value, _: &Params) -> Option<String> {
+    let linux = object(doc, "linux");
+    if !linux["seccomp"].is_null() {
+        // The config chose its own filter: replacing it would surprise; refuse instead.
+        return None;
+    }
+    let filter = default_seccomp();
+    let n = filter["syscalls"].as_array().map_or(0, |a| a.len());
+    linux["seccomp"] = filter;
+    Some(format!(
+        "linux.seccomp: added palisade's default filter (profiles/seccomp/default.json, {n} rules)"
+    ))
+}
+
+fn seccomp_denies(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+    let Some(s) = &plan.seccomp else {
+        return vec!["linux.seccomp is absent: every syscall is allowed".into()];
+    };
+    let mut out = vec![];
+    if permissive(&action_name(&s.default_action())) {
+        out.push("linux.seccomp.defaultAction allows syscalls the filter does not list".into());
+    }
+    let denied: BTreeSet<String> = strings(p, "syscalls").into_iter().collect();
+    let mut allowed = BTreeSet::new();
+    for r in s.syscalls().iter().flatten() {
+        if permissive(&action_name(&r.action())) {
+            allowed.extend(r.names().iter().filter(|n| denied.contains(*n)).cloned());
+        }
+    }
+    if !allowed.is_empty() {
+        out.push(format!(
+            "linux.seccomp allows {}",
+            allowed.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
+}
+
+/// `path` is listed, or lies beneath a listed path.
+fn covered(path: &str, list: &[PathBuf]) -> bool {
+    list.iter().any(|l| beneath(Path::new(path), l))
+}
+
+fn masked_paths(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+    let mut out = vec![];
+    for m in strings(p, "masked") {
+        if !covered(&m, &plan.masked_paths) {
+            out.push(format!("linux.maskedPaths lacks {m}"));
+        }
+    }
+    for r in strings(p, "readonly") {
+        if !covered(&r, &plan.readonly_paths) && !covered(&r, &plan.masked_paths) {
+            out.push(format!("linux.readonlyPaths lacks {r}"));
+        }
+    }
+    out
+}
+
+fn add_masked_paths(doc: &mut Value, p: &Params) -> Option<String> {
+    let mut added = vec![];
+    for (field, key) in [("maskedPaths", "masked"), ("readonlyPaths", "readonly")] {
+        let linux = object(doc, "linux");
+        let list = linux
+            .as_object_mut()?
+            .entry(field)
+            .or_insert(json!([]))
+            .as_array_mut()?;
+        for want in strings(p, key) {
+            if !list.iter().any(|v| v.as_str() == Some(&want)) {
+                list.push(json!(want));
+                added.push(format!("{field} += {want}"));
+            }
+        }
+    }
+    (!added.is_empty()).then(|| format!("linux: {}", added.join(", ")))
+}
+
+fn sysctls(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+    let allowed: BTreeSet<String> = strings(p, "allowed").into_iter().collect();
+    plan.sysctl
+        .keys()
+        .map(|k| k.replace('/', "."))
+        .filter(|k| !allowed.contains(k))
+        .map(|k| format!("linux.sysctl sets {k}, which is not in the safe set"))
+        .collect()
+}
+
+fn host_mounts(plan: &Plan, p: &Params, host: &dyn Host) -> Vec<String> {
+    let canon = |list: Vec<String>| -> Vec<PathBuf> {
+        list.iter()
+            .flat_map(|s| {
+                let p = clean(Path::new(s));
+                let c = host.canonical(&p);
+                if c == p {
+                    vec![p]
+                } else {
+                    vec![p, c]
+                }
+            })
+            .collect()
+    };
+    let paths = canon(strings(p, "paths"));
+    let roots = canon(strings(p, "roots"));
+    let allow = canon(strings(p, "allow"));
+    let sockets: BTreeSet<String> = strings(p, "sockets").into_iter().collect();
+    let mut out = vec![];
+    for (i, m) in plan.mounts.iter().enumerate() {
+        if !m.is_bind() {
+            continue;
+        }
+        let Some(src) = &m.source else { continue };
+        let src = host.canonical(src);
+        if allow.iter().any(|a| beneath(&src, a)) {
+            continue;
+        }
+        let shown = format!("mounts[{i}] binds host {}", src.display());
+        if let Some(hit) = paths.iter().find(|s| beneath(&src, s) || beneath(s, &src)) {
+            out.push(format!("{shown}, which exposes {}", hit.display()));
+        } else if let Some(hit) = roots.iter().find(|s| beneath(s, &src)) {
+            out.push(format!("{shown}, which exposes {}", hit.display()));
+        } else if src
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| sockets.contains(n))
+        {
+            out.push(format!("{shown}, a container engine socket"));
+        }
+    }
+    out
+}
+
+/// "c 1:3", "c 136:*", "b 8:0" → (kind, major, minor) with None for '*'.
+fn device_spec(s: &str) -> Option<(char, Option<i64>, Option<i64>)> {
+    let (kind, nums) = s.trim().split_once(' ')?;
+    let (ma, mi) = nums.trim().split_once(':')?;
+    let n = |x: &str| {
+        if x == "*" {
+            Some(None)
+        } else {
+            x.parse().ok().map(Some)
+        }
+    };
+    Some((kind.chars().next()?, n(ma)?, n(mi)?))
+}
+
+/// The devices runc (and palisade) give every container: null, zero, full, random,
+/// urandom, tty, console, ptmx and the pty slaves.
+const DEFAULT_DEVICES: &[&str] = &[
+    "c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:1", "c 5:2", "c 136:*",
+];
+
+fn host_devices(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+    let allowed: Vec<_> = DEFAULT_DEVICES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(strings(p, "allowed"))
+        .filter_map(|s| device_spec(&s))
+        .collect();
+    // An allowed entry with '*' covers every number; a rule with '*' needs such an entry.
+    let ok = |kind: char, major: Option<i64>, minor: Option<i64>| {
+        allowed.iter().any(|(k, ma, mi)| {
+            *k == kind && (ma.is_none() || *ma == major) && (mi.is_none() || *mi == minor)
+        })
+    };
+    let mut out = vec![];
+    for d in plan.devices.iter().filter(|d| d.kind != 'p') {
+        if !ok(d.kind, Some(d.major as i64), Some(d.minor as i64)) {
+            out.push(format!(
+                "linux.devices creates {} ({} {}:{})",
+                d.path.display(),
+                d.kind,
+                d.major,
+                d.minor
+            ));
+        }
+    }
+    let given = &plan.device_rules[..plan.device_rules_given.min(plan.device_rules.len())];
+    let deny_all = given.iter().rposition(|r| {
+        !r.allow && r.kind == 'a' && r.major.is_none() && r.minor.is_none() && r.access.len() == 3
+    });
+    match deny_all {
+        None => out.push(
+            "linux.resources.devices does not deny every device first: the device cgroup lets the container open any device node it can make".into(),
+        ),
+        Some(i) => {
+            for r in &given[i + 1..] {
+                let rw = r.access.contains('r') || r.access.contains('w');
+                let node = |d: &&crate::spec::Device| {
+                    d.kind == r.kind
+                        && r.major == Some(d.major as i64)
+                        && r.minor == Some(d.minor as i64)
+                };
+                if r.allow && rw && !ok(r.kind, r.major, r.minor) && !plan.devices.iter().any(|d| node(&d)) {
+                    out.push(format!(
+                        "linux.resources.devices allows {} {}",
+                        r.v1_line(),
+                        if r.kind == 'a' { "(every device)" } else { "" }
+                    ).trim_end().to_owned());
+                }
+            }
+        }
+    }
+    for (i, m) in plan.mounts.iter().enumerate() {
+        if m.typ == "devtmpfs" {
+            out.push(format!(
+                "mounts[{i}] mounts devtmpfs, every device node of the host"
+            ));
+        }
+    }
+    out
+}
+
+fn deny_devices_first(doc: &mut Value, _: &Params) -> Option<String> {
+    let linux = object(doc, "linux");
+    let res = object(linux, "resources");
+    let list = res
+        .as_object_mut()?
+        .entry("devices")
+        .or_insert(json!([]))
+        .as_array_mut()?;
+    let denies_all = list.iter().any(|r| {
+        r["allow"] == json!(false)
+            && r["type"].as_str().is_none_or(|t| t == "a")
+            && r["major"].is_null()
+            && r["minor"].is_null()
+            && r["access"].as_str().is_none_or(|a| a.len() == 3)
+    });
+    if denies_all {
+        return None;
+    }
+    list.insert(0, json!({"allow": false, "access": "rwm"}));
+    Some(
+        "linux.resources.devices: deny every device first (the default devices stay allowed)"
+            .into(),
+    )
+}
+
+fn in_sys(m: &crate::spec::Mount) -> bool {
+    m.destination.starts_with("/sys")
+}
+
+fn sys_readonly(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    plan.mounts
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| in_sys(m) && !m.is_readonly())
+        .map(|(i, m)| {
+            format!(
+                "mounts[{i}] {} ({}) is writable",
+                m.destination.display(),
+                if m.is_bind() { "bind" } else { &m.typ }
+            )
+        })
+        .collect()
+}
+
+fn sys_make_readonly(doc: &mut Value, _: &Params) -> Option<String> {
+    let mut changed = vec![];
+    for m in mounts_mut(doc) {
+        let dest = m["destination"].as_str().unwrap_or_default().to_owned();
+        let opts = MountOptions::parse(&options_of(m));
+        if Path::new(&dest).starts_with("/sys") && !opts.is_readonly() {
+            add_option(m, "ro");
+            changed.push(dest);
+        }
+    }
+    (!changed.is_empty()).then(|| format!("mounts: {} made read-only", changed.join(", ")))
+}
+
+fn propagation(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    use nix::mount::MsFlags;
+    let mut out = vec![];
+    if plan.rootfs_propagation.contains(MsFlags::MS_SHARED) {
+        out.push(
+            "linux.rootfsPropagation is shared: mounts made in the container reach the host".into(),
+        );
+    }
+    for (i, m) in plan.mounts.iter().enumerate() {
+        if m.options
+            .propagation
+            .iter()
+            .any(|f| f.contains(MsFlags::MS_SHARED))
+        {
+            out.push(format!(
+                "mounts[{i}] {} has shared propagation",
+                m.destination.display()
+            ));
+        }
+    }
+    out
+}
+
+fn lsm_labels(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    let mut out = vec![];
+    if plan.apparmor_profile.as_deref() == Some("unconfined") {
+        out.push("process.apparmorProfile is unconfined".into());
+    }
+    if let Some(l) = &plan.selinux_label {
+        if l.split(':').any(|t| t == "spc_t" || t == "unconfined_t") {
+            out.push(format!("process.selinuxLabel {l} is an unconfined type"));
+        }
+    }
+    out
+}
+
+/// The host id that container id `id` maps to, if it is mapped.
+fn host_id(id: u32, maps: &[crate::spec::IdMap]) -> Option<u32> {
+    maps.iter()
+        .find(|m| id >= m.container && id - m.container < m.size)
+        .map(|m| m.host + (id - m.container))
+}
+
+fn new_userns(plan: &Plan) -> bool {
+    matches!(
+        plan.namespace(NsKind::User),
+        Some(Namespace { path: None, .. })
+    )
+}
+
+fn run_as_non_root(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    let uid = plan.process.uid;
+    if new_userns(plan) {
+        return match host_id(uid, &plan.uid_mappings) {
+            Some(0) => vec![format!(
+                "process.user.uid {uid} maps to host uid 0 (linux.uidMappings)"
+            )],
+            _ => vec![],
+        };
+    }
+    if uid == 0 {
+        return vec![
+            "process.user.uid is 0 and no new user namespace maps it to an unprivileged host uid"
+                .into(),
+        ];
+    }
+    vec![]
+}
+
+fn fill_non_root(doc: &mut Value, p: &Params) -> Option<String> {
+    let id = int(p, "uid").unwrap_or(65534);
+    let user = object(object(doc, "process"), "user");
+    user["uid"] = json!(id);
+    user["gid"] = json!(id);
+    Some(format!("process.user: uid and gid {id}"))
+}
+
+fn no_new_privileges(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    if plan.process.no_new_privileges {
+        vec![]
+    } else {
+        vec!["process.noNewPrivileges is not true: setuid binaries and file capabilities can raise privilege".into()]
+    }
+}
+
+fn set_no_new_privileges(doc: &mut Value, _: &Params) -> Option<String> {
+    let process = object(doc, "process");
+    process["noNewPrivileges"] = json!(true);
+    Some("process.noNewPrivileges: true".into())
+}
+
+fn readonly_rootfs(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    if plan.rootfs_readonly {
+        vec![]
+    } else {
+        vec!["root.readonly is not true".into()]
+    }
+}
+
+fn fill_readonly_rootfs(doc: &mut Value, _: &Params) -> Option<String> {
+    object(doc, "root")["readonly"] = json!(true);
+    Some("root.readonly: true".into())
+}
+
+fn resource_limit(plan: &Plan, p: &Params, pointer: &str, field: &str) -> Vec<String> {
+    let value = plan
+        .resources
+        .as_ref()
+        .and_then(|r| serde_json::to_value(r).ok())
+        .and_then(|v| v.pointer(pointer).and_then(|x| x.as_i64()));
+    match (value, int(p, "max")) {
+        (Some(v), Some(max)) if v > 0 && max > 0 && v > max => {
+            vec![format!("{field} is {v}, above the profile's maximum {max}")]
+        }
+        (Some(v), _) if v > 0 => vec![],
+        _ => vec![format!(
+            "{field} is not set: the container can take what the host has"
+        )],
+    }
+}
+
+fn memory_limit(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+    resource_limit(plan, p, "/memory/limit", "linux.resources.memory.limit")
+}
+
+fn pids_limit(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+    resource_limit(plan, p, "/pids/limit", "linux.resources.pids.limit")
+}
+
+fn fill_limit(doc: &mut Value, p: &Params, group: &str) -> Option<String> {
+    let value = int(p, "default")?;
+    let res = object(object(doc, "linux"), "resources");
+    object(res, group)["limit"] = json!(value);
+    Some(format!("linux.resources.{group}.limit: {value}"))
+}
+
+fn fill_memory(doc: &mut Value, p: &Params) -> Option<String> {
+    fill_limit(doc, p, "memory")
+}
+
+fn fill_pids(doc: &mut Value, p: &Params) -> Option<String> {
+    fill_limit(doc, p, "pids")
+}
+
+fn names(list: &[String]) -> Vec<Right> {
+    list.iter().map(|s| Right::Name(s.clone())).collect()
+}
+
+/// Container paths where the container may write: mounts not read-only, and the whole
+/// root when it is writable.
+fn writable_mounts(plan: &Plan) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = plan
+        .mounts
+        .iter()
+        .filter(|m| !m.is_readonly())
+        .map(|m| m.destination.clone())
+        .collect();
+    if !plan.rootfs_readonly {
+        out.push(PathBuf::from("/"));
+    }
+    out
+}
+
+fn landlock_writes(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+    let Some(l) = &plan.landlock else {
+        return vec![
+            "no Landlock ruleset (process.landlock, or the run.oci.landlock annotation)".into(),
+        ];
+    };
+    let want = fs_access(&names(&strings(p, "access"))).unwrap_or_default();
+    let handled = fs_access(&l.handled_access.fs).unwrap_or_default();
+    let mut out = vec![];
+    let missing = want & !handled;
+    if !missing.is_empty() {
+        out.push(format!(
+            "process.landlock.handledAccess.handledAccessFS does not handle {missing:?}"
+        ));
+    }
+    let writable = writable_mounts(plan);
+    for (i, r) in l.rules.path_beneath.iter().enumerate() {
+        let grants = fs_access(&r.allowed_access).unwrap_or_default() & want;
+        if grants.is_empty() {
+            continue;
+        }
+        for path in &r.paths {
+            if !writable.iter().any(|w| beneath(path, w)) {
+                out.push(format!(
+                    "process.landlock.rules.pathBeneath[{i}] lets the container write to {}, which is not a writable mount",
+                    path.display()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Rights that apply to a regular file (Landlock refuses directory rights on a file).
+const FILE_RIGHTS: &[&str] = &["write_file", "truncate"];
+
+fn add_landlock(doc: &mut Value, p: &Params) -> Option<String> {
+    let process = doc.get("process")?;
+    if !process["landlock"].is_null()
+        || doc["annotations"][crate::isolate::landlock::ANNOTATION].is_string()
+        || process["noNewPrivileges"] != json!(true)
+    {
+        // A ruleset of the config's own is not replaced; Landlock needs no_new_privs.
+        return None;
+    }
+    let access = strings(p, "access");
+    let readonly_root = doc["root"]["readonly"] == json!(true);
+    let (mut dirs, mut files) = (vec![], vec![]);
+    if !readonly_root {
+        dirs.push("/".to_owned());
+    }
+    for m in doc["mounts"].as_array().into_iter().flatten() {
+        let o = MountOptions::parse(&options_of(m));
+        let Some(dest) = m["destination"].as_str() else {
+            continue;
+        };
+        if o.is_readonly() {
+            continue;
+        }
+        let bind = o.flags.contains(nix::mount::MsFlags::MS_BIND) || m["type"] == "bind";
+        let source = m["source"].as_str().map(Path::new);
+        if bind && source.is_some_and(|s| s.is_absolute() && s.is_file()) {
+            files.push(dest.to_owned());
+        } else {
+            dirs.push(dest.to_owned());
+        }
+    }
+    let file_access: Vec<&String> = access
+        .iter()
+        .filter(|a| FILE_RIGHTS.contains(&a.as_str()))
+        .collect();
+    let mut rules = vec![json!({"allowedAccess": access, "paths": dirs})];
+    if !files.is_empty() && !file_access.is_empty() {
+        rules.push(json!({"allowedAccess": file_access, "paths": files}));
+    }
+    let n = dirs.len() + files.len();
+    doc["process"]["landlock"] = json!({
+        "handledAccess": {"handledAccessFS": access},
+        "rules": {"pathBeneath": rules},
+        "enableBestEffort": false
+    });
+    Some(format!(
+        "process.landlock: writes confined to the {n} writable mount{} ({})",
+        if n == 1 { "" } else { "s" },
+        dirs.iter()
+            .chain(&files)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn landlock_network(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    let want = net_access(&names(&["bind_tcp".into(), "connect_tcp".into()])).unwrap_or_default();
+    let handled = plan
+        .landlock
+        .as_ref()
+        .and_then(|l| net_access(&l.handled_access.net))
+        .unwrap_or_default();
+    if handled.contains(want) {
+        vec![]
+    } else {
+        vec!["process.landlock.handledAccess.handledAccessNetwork does not handle bind_tcp and connect_tcp".into()]
+    }
+}
+
+fn fill_landlock_network(doc: &mut Value, _: &Params) -> Option<String> {
+    let l = doc.pointer_mut("/process/landlock")?;
+    object(l, "handledAccess")["handledAccessNetwork"] = json!(["bind_tcp", "connect_tcp"]);
+    Some(
+        "process.landlock: TCP bind and connect denied (add networkPort rules to allow ports)"
+            .into(),
+    )
+}
+
+fn exec_mounts(plan: &Plan) -> impl Iterator<Item = (usize, &crate::spec::Mount)> {
+    plan.mounts.iter().enumerate().filter(|(_, m)| {
+        !m.is_readonly()
+            && !m.options.is_noexec()
+            && (m.is_bind() || matches!(m.typ.as_str(), "tmpfs" | "ramfs"))
+    })
+}
+
+fn noexec_writable(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    exec_mounts(plan)
+        .map(|(i, m)| {
+            format!(
+                "mounts[{i}] {} is writable and executable",
+                m.destination.display()
+            )
+        })
+        .collect()
+}
+
+fn fill_noexec(doc: &mut Value, _: &Params) -> Option<String> {
+    let mut changed = vec![];
+    for m in mounts_mut(doc) {
+        let o = MountOptions::parse(&options_of(m));
+        let bind = o.flags.contains(nix::mount::MsFlags::MS_BIND) || m["type"] == "bind";
+        let t = m["type"].as_str().unwrap_or_default();
+        if !o.is_readonly() && !o.is_noexec() && (bind || t == "tmpfs" || t == "ramfs") {
+            add_option(m, "noexec");
+            changed.push(m["destination"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    (!changed.is_empty()).then(|| format!("mounts: noexec on {}", changed.join(", ")))
+}
+
+fn user_namespace(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+    if !new_userns(plan) {
+        return vec![
+            "linux.namespaces has no new user namespace: root in the container is root on the host"
+                .into(),
+        ];
+    }
+    let mut out = vec![];
+    for (field, maps) in [
+        ("linux.uidMappings", &plan.uid_mappings),
+        ("linux.gidMappings", &plan.gid_mappings),
+    ] {
+        for m in maps
+            .iter()
+            .filter(|m| m.host == 0 || m.host.checked_add(m.size).is_none())
+        {
+            out.push(format!(
+                "{field} maps container id {} to host id {} (host root)",
+                m.container, m.host
+            ));
+        }
+    }
+    out
+}
+
+fn fill_userns(doc: &mut Value, p: &Params) -> Option<String> {
+    let host = int(p, "host_id").unwrap_or(100000);
+    let size = int(p, "size").unwrap_or(65536);
+    fill_namespace(doc, "user");
+    let linux = object(doc, "linux");
+    let map = json!([{"containerID": 0, "hostID": host, "size": size}]);
+    linux["uidMappings"] = map.clone();
+    linux["gidMappings"] = map;
+    Some(format!(
+        "linux: a new user namespace, ids 0-{} as host {host}-{}",
+        size - 1,
+        host + size - 1
+    ))
+}
+
+const NIST: &str = "NIST SP 800-190 §4.4.3 (insecure container runtime configurations)";
+
+/// Every rule, in the order they are checked and hardened (no_new_privs before Landlock,
+/// the user namespace before the root check).
+pub static RULES: &[Rule] = &[
+    Rule {
+        id: "host-pid-namespace",
+        title: "The container has its own pid namespace",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.namespaces has a pid namespace that is new, or joined by a path that is not the host's own (compared by namespace identity); joining another container's, as pods do, is fine.",
+        why: "In the host's pid namespace the container sees every process of the host, can signal those of its own uid and read their /proc entries (environment, open files).",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: Host Namespaces (hostPID)",
+            "CIS Docker Benchmark v1.7.0 5.16: the host's process namespace is not shared",
+            NIST,
+        ],
+        fix: "add {\"type\": \"pid\"} to linux.namespaces",
+        field: "linux.namespaces",
+        defaults: "",
+        check: host_pid,
+        remedy: None,
+        fill: Some(fill_pid),
+    },
+    Rule {
+        id: "host-ipc-namespace",
+        title: "The container has its own IPC namespace",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.namespaces has an ipc namespace that is new, or joined by a path that is not the host's own.",
+        why: "The host's IPC namespace shares System V shared memory, semaphores and message queues with every host process: data can be read or corrupted across the boundary.",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: Host Namespaces (hostIPC)",
+            "CIS Docker Benchmark v1.7.0 5.17: the host's IPC namespace is not shared",
+            NIST,
+        ],
+        fix: "add {\"type\": \"ipc\"} to linux.namespaces",
+        field: "linux.namespaces",
+        defaults: "",
+        check: host_ipc,
+        remedy: None,
+        fill: Some(fill_ipc),
+    },
+    Rule {
+        id: "host-network-namespace",
+        title: "The container has its own network namespace",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.namespaces has a network namespace that is new, or joined by a path that is not the host's own.",
+        why: "In the host's network namespace the container can bind host ports, reach services on the host's loopback, and sniff or spoof traffic with the right capabilities.",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: Host Namespaces (hostNetwork)",
+            "CIS Docker Benchmark v1.7.0 5.10: the host's network namespace is not shared",
+            "NIST SP 800-190 §4.4.2 (unbounded network access from containers)",
+        ],
+        fix: "add {\"type\": \"network\"} to linux.namespaces (or join the pod's by path)",
+        field: "linux.namespaces",
+        defaults: "",
+        check: host_net,
+        remedy: None,
+        fill: Some(fill_net),
+    },
+    Rule {
+        id: "host-uts-namespace",
+        title: "The container has its own UTS namespace",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "linux.namespaces has a uts namespace that is new, or joined by a path that is not the host's own.",
+        why: "Sharing the host's UTS namespace lets a container with CAP_SYS_ADMIN change the host's hostname and domain name.",
+        references: &[
+            "CIS Docker Benchmark v1.7.0 5.21: the host's UTS namespace is not shared",
+            NIST,
+        ],
+        fix: "add {\"type\": \"uts\"} to linux.namespaces",
+        field: "linux.namespaces",
+        defaults: "",
+        check: host_uts,
+        remedy: None,
+        fill: Some(fill_uts),
+    },
+    Rule {
+        id: "host-cgroup-namespace",
+        title: "The container has its own cgroup namespace",
+        severity: Severity::Low,
+        scope: Scope::Container,
+        checks: "linux.namespaces has a cgroup namespace that is new, or joined by a path that is not the host's own.",
+        why: "Without one, /proc/self/cgroup shows the host's cgroup hierarchy, telling the workload where it runs and what runs beside it.",
+        references: &[NIST],
+        fix: "add {\"type\": \"cgroup\"} to linux.namespaces",
+        field: "linux.namespaces",
+        defaults: "",
+        check: host_cgroup,
+        remedy: None,
+        fill: Some(fill_cgroup),
+    },
+    Rule {
+        id: "user-namespace",
+        title: "Root in the container is not root on the host",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.namespaces has a new user namespace, and neither linux.uidMappings nor linux.gidMappings maps any id to host id 0.",
+        why: "In a user namespace, root and every capability of the container are an unprivileged id on the host: a process that escapes the other layers still cannot act as host root.",
+        references: &[
+            "CIS Docker Benchmark v1.7.0 5.31: the host's user namespace is not shared",
+            NIST,
+        ],
+        fix: "add {\"type\": \"user\"} to linux.namespaces with uidMappings and gidMappings to an unprivileged host range (e.g. containerID 0, hostID 100000, size 65536)",
+        field: "linux.uidMappings",
+        defaults: "host_id = 100000\nsize = 65536\n",
+        check: user_namespace,
+        remedy: None,
+        fill: Some(fill_userns),
+    },
+    Rule {
+        id: "capabilities",
+        title: "Capabilities only from the allowed list",
+        severity: Severity::High,
+        scope: Scope::Process,
+        checks: "Every capability in process.capabilities (bounding, effective, permitted, inheritable, ambient) is in the rule's `allowed` list. Hardening drops the others from every set.",
+        why: "Capabilities such as CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_MODULE or CAP_NET_RAW are the usual first step of a container escape; the baseline list is what ordinary workloads need.",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: Capabilities; restricted: Capabilities (drop ALL, add only NET_BIND_SERVICE)",
+            "CIS Docker Benchmark v1.7.0 5.4: Linux kernel capabilities are restricted; 5.5: privileged containers are not used; 5.23: exec is not used with privileges",
+            NIST,
+        ],
+        fix: "remove the listed capabilities from every set in process.capabilities",
+        field: "process.capabilities",
+        defaults: "allowed = [\"CAP_AUDIT_WRITE\", \"CAP_CHOWN\", \"CAP_DAC_OVERRIDE\", \"CAP_FOWNER\", \"CAP_FSETID\", \"CAP_KILL\", \"CAP_MKNOD\", \"CAP_NET_BIND_SERVICE\", \"CAP_SETFCAP\", \"CAP_SETGID\", \"CAP_SETPCAP\", \"CAP_SETUID\", \"CAP_SYS_CHROOT\"]\n",
+        check: capabilities,
+        remedy: Some(drop_capabilities),
+        fill: None,
+    },
+    Rule {
+        id: "seccomp-enabled",
+        title: "A seccomp filter is applied and does not allow everything",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.seccomp is present, and either its defaultAction is not SCMP_ACT_ALLOW/SCMP_ACT_LOG or some rule denies a syscall. Hardening adds palisade's default filter when linux.seccomp is absent.",
+        why: "Without a filter every syscall of the kernel is reachable; most kernel exploits used in container escapes go through syscalls ordinary workloads never make.",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: Seccomp (must not be Unconfined)",
+            "CIS Docker Benchmark v1.7.0 5.22: the default seccomp profile is not disabled",
+            NIST,
+        ],
+        fix: "set linux.seccomp, e.g. to palisade's profiles/seccomp/default.json",
+        field: "linux.seccomp",
+        defaults: "",
+        check: seccomp_enabled,
+        remedy: Some(add_default_seccomp),
+        fill: None,
+    },
+    Rule {
+        id: "seccomp-default-deny",
+        title: "The seccomp filter denies what it does not list",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.seccomp.defaultAction is SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD or SCMP_ACT_TRAP. Hardening adds palisade's default filter when linux.seccomp is absent.",
+        why: "A deny-list filter lets through every syscall it forgot, including those added to the kernel after it was written; an allow-list does not.",
+        references: &[
+            "Kubernetes Pod Security Standards, restricted: Seccomp (RuntimeDefault or Localhost)",
+            "CIS Docker Benchmark v1.7.0 5.22: the default seccomp profile is not disabled",
+            NIST,
+        ],
+        fix: "use an allow-list filter with defaultAction SCMP_ACT_ERRNO, such as profiles/seccomp/default.json",
+        field: "linux.seccomp",
+        defaults: "",
+        check: seccomp_default_deny,
+        remedy: Some(add_default_seccomp),
+        fill: None,
+    },
+    Rule {
+        id: "seccomp-denies",
+        title: "The seccomp filter denies the syscalls used in escapes",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.seccomp denies by default and no SCMP_ACT_ALLOW or SCMP_ACT_LOG rule names a syscall of the rule's `syscalls` list (whatever its argument conditions).",
+        why: "io_uring, userfaultfd, bpf, perf_event_open, keyrings, module loading, kexec, namespace creation and the mount family are the kernel surface behind most container escapes and rarely needed by a workload.",
+        references: &[NIST, "NIST SP 800-190 §4.5.1 (large attack surface)"],
+        fix: "remove those syscalls from the filter's allow rules (palisade's profiles/seccomp/default.json denies them all)",
+        field: "linux.seccomp",
+        defaults: "syscalls = [\"io_uring_setup\", \"io_uring_enter\", \"io_uring_register\", \"userfaultfd\", \"keyctl\", \"add_key\", \"request_key\", \"bpf\", \"perf_event_open\", \"init_module\", \"finit_module\", \"delete_module\", \"kexec_load\", \"kexec_file_load\", \"unshare\", \"setns\", \"clone3\", \"mount\", \"umount\", \"umount2\", \"pivot_root\", \"fsopen\", \"fsconfig\", \"fsmount\", \"fspick\", \"move_mount\", \"open_tree\", \"mount_setattr\", \"open_by_handle_at\", \"ptrace\", \"process_vm_readv\", \"process_vm_writev\", \"pidfd_getfd\", \"kcmp\", \"lookup_dcookie\", \"quotactl\", \"swapon\", \"swapoff\", \"reboot\", \"syslog\", \"acct\", \"iopl\", \"ioperm\", \"modify_ldt\", \"vhangup\", \"nfsservctl\"]\n",
+        check: seccomp_denies,
+        remedy: None,
+        fill: Some(add_default_seccomp),
+    },
+    Rule {
+        id: "masked-paths",
+        title: "Sensitive /proc and /sys files are masked or read-only",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "linux.maskedPaths covers every path of the rule's `masked` list and linux.readonlyPaths (or maskedPaths) every path of `readonly` (a listed ancestor covers its descendants). Hardening adds the missing entries.",
+        why: "/proc/kcore, /proc/keys, /proc/sysrq-trigger and their kind expose kernel memory and state or act on the whole host; the container's own /proc must hide them (the PSS procMount Default).",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: /proc Mount Type (procMount Default)",
+            NIST,
+        ],
+        fix: "add the listed paths to linux.maskedPaths / linux.readonlyPaths",
+        field: "linux.maskedPaths",
+        defaults: "masked = [\"/proc/acpi\", \"/proc/kcore\", \"/proc/keys\", \"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\", \"/proc/sched_debug\", \"/proc/scsi\", \"/sys/firmware\"]\nreadonly = [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\", \"/proc/sysrq-trigger\"]\n",
+        check: masked_paths,
+        remedy: Some(add_masked_paths),
+        fill: None,
+    },
+    Rule {
+        id: "sysctls",
+        title: "Only safe sysctls",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "Every key of linux.sysctl is in the rule's `allowed` list (the Pod Security Standards' safe set by default).",
+        why: "Other namespaced sysctls change kernel behaviour in ways that can weaken isolation or exhaust host resources (for example kernel.msgmax or net.core settings).",
+        references: &["Kubernetes Pod Security Standards, baseline: Sysctls", NIST],
+        fix: "remove the listed keys from linux.sysctl",
+        field: "linux.sysctl",
+        defaults: "allowed = [\"kernel.shm_rmid_forced\", \"net.ipv4.ip_local_port_range\", \"net.ipv4.ip_unprivileged_port_start\", \"net.ipv4.tcp_syncookies\", \"net.ipv4.ping_group_range\", \"net.ipv4.ip_local_reserved_ports\", \"net.ipv4.tcp_keepalive_time\", \"net.ipv4.tcp_fin_timeout\", \"net.ipv4.tcp_keepalive_intvl\", \"net.ipv4.tcp_keepalive_probes\"]\n",
+        check: sysctls,
+        remedy: None,
+        fill: None,
+    },
+    Rule {
+        id: "host-mounts",
+        title: "No sensitive host paths are bind-mounted",
+        severity: Severity::Critical,
+        scope: Scope::Container,
+        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`. Sources at or beneath an `allow` entry are not checked.",
+        why: "A bind of the host's /, /etc, /proc, /sys, /dev or a container engine's socket or state hands the container the host: it can rewrite host files, load host credentials, or start a privileged container through the engine.",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: HostPath Volumes",
+            "CIS Docker Benchmark v1.7.0 5.6: sensitive host system directories are not mounted; 5.32: the Docker socket is not mounted inside any containers",
+            "NIST SP 800-190 §4.5.5 (host file system tampering)",
+        ],
+        fix: "remove the bind mount, or mount only the specific non-sensitive directory the workload needs",
+        field: "mounts",
+        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/containerd/containerd.sock\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/var/lib/docker\", \"/var/lib/containers\", \"/run/palisade\", \"/run/runc\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containers\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\"]\nallow = []\n",
+        check: host_mounts,
+        remedy: None,
+        fill: None,
+    },
+    Rule {
+        id: "host-devices",
+        title: "No host devices beyond the default set",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.devices creates only the default devices (null, zero, full, random, urandom, tty, console, ptmx, pty slaves) and those in `allowed` (\"c MAJOR:MINOR\", * for any minor); linux.resources.devices starts by denying every device and then allows read or write only to such devices; no devtmpfs is mounted. Hardening adds the initial deny-all.",
+        why: "A device node of the host's disks, memory or kernel interfaces gives raw access beneath every other layer; without the device cgroup's deny-all, any node the container can mknod is usable.",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: Privileged Containers",
+            "CIS Docker Benchmark v1.7.0 5.18: host devices are not directly exposed to containers",
+            NIST,
+        ],
+        fix: "remove the extra devices and start linux.resources.devices with {\"allow\": false, \"access\": \"rwm\"}",
+        field: "linux.devices",
+        defaults: "allowed = []\n",
+        check: host_devices,
+        remedy: Some(deny_devices_first),
+        fill: None,
+    },
+    Rule {
+        id: "sys-readonly",
+        title: "/sys is read-only",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "Every mount at or beneath /sys (sysfs, cgroup, binds) has the ro (or rro) option. Hardening adds ro.",
+        why: "A writable /sys changes host kernel and device settings (uevent helpers, device power, cgroup files of the host) from inside the container.",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: Privileged Containers",
+            "CIS Docker Benchmark v1.7.0 5.5: privileged containers are not used",
+            NIST,
+        ],
+        fix: "add \"ro\" to the options of the /sys mounts",
+        field: "mounts",
+        defaults: "",
+        check: sys_readonly,
+        remedy: Some(sys_make_readonly),
+        fill: None,
+    },
+    Rule {
+        id: "mount-propagation",
+        title: "No shared mount propagation",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "No mount has the shared or rshared option and linux.rootfsPropagation is not shared or rshared.",
+        why: "With shared propagation, mounts made inside the container appear on the host (and the reverse), so a container can place mounts over host paths.",
+        references: &[
+            "CIS Docker Benchmark v1.7.0 5.20: the mount propagation mode is not set to shared",
+            NIST,
+        ],
+        fix: "use private or slave (rslave) propagation",
+        field: "mounts",
+        defaults: "",
+        check: propagation,
+        remedy: None,
+        fill: None,
+    },
+    Rule {
+        id: "lsm-labels",
+        title: "AppArmor and SELinux labels are not unconfined",
+        severity: Severity::Medium,
+        scope: Scope::Process,
+        checks: "process.apparmorProfile is not \"unconfined\" and process.selinuxLabel does not name the spc_t or unconfined_t type (either may be unset).",
+        why: "An explicitly unconfined label turns off the mandatory access control the host relies on for containers.",
+        references: &[
+            "Kubernetes Pod Security Standards, baseline: AppArmor; SELinux",
+            "CIS Docker Benchmark v1.7.0 5.2: an AppArmor profile is enabled; 5.3: SELinux security options are set",
+            NIST,
+        ],
+        fix: "remove the unconfined label or use the runtime's default",
+        field: "process.apparmorProfile",
+        defaults: "",
+        check: lsm_labels,
+        remedy: None,
+        fill: None,
+    },
+    Rule {
+        id: "run-as-non-root",
+        title: "The process does not run as host root",
+        severity: Severity::High,
+        scope: Scope::Process,
+        checks: "process.user.uid is not 0, or a new user namespace maps it to a host uid other than 0.",
+        why: "Root in the container is root on the host's files and kernel objects the other layers miss; most escapes need it.",
+        references: &[
+            "Kubernetes Pod Security Standards, restricted: Running as Non-root; Running as Non-root user",
+            "CIS Docker Benchmark v1.7.0 5.24: exec is not used with the root user",
+            NIST,
+        ],
+        fix: "set process.user.uid (and gid) to an unprivileged id, or add a user namespace mapping 0 to an unprivileged host id",
+        field: "process.user",
+        defaults: "uid = 65534\n",
+        check: run_as_non_root,
+        remedy: None,
+        fill: Some(fill_non_root),
+    },
+    Rule {
+        id: "no-new-privileges",
+        title: "no_new_privs is set",
+        severity: Severity::High,
+        scope: Scope::Process,
+        checks: "process.noNewPrivileges is true. Hardening sets it.",
+        why: "Without no_new_privs a setuid binary or a file capability in the image raises the process's privilege at exec.",
+        references: &[
+            "Kubernetes Pod Security Standards, restricted: Privilege Escalation (allowPrivilegeEscalation false)",
+            "CIS Docker Benchmark v1.7.0 5.26: the container is restricted from acquiring additional privileges",
+            NIST,
+        ],
+        fix: "set process.noNewPrivileges to true",
+        field: "process.noNewPrivileges",
+        defaults: "",
+        check: no_new_privileges,
+        remedy: Some(set_no_new_privileges),
+        fill: None,
+    },
+    Rule {
+        id: "readonly-rootfs",
+        title: "The root filesystem is read-only",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "root.readonly is true.",
+        why: "A read-only root keeps an attacker from altering the container's binaries and libraries, and makes writable places explicit mounts.",
+        references: &[
+            "CIS Docker Benchmark v1.7.0 5.13: the container's root filesystem is mounted as read only",
+            "NIST SP 800-190 §4.4.4 (app vulnerabilities)",
+        ],
+        fix: "set root.readonly to true and mount tmpfs where the workload writes",
+        field: "root",
+        defaults: "",
+        check: readonly_rootfs,
+        remedy: None,
+        fill: Some(fill_readonly_rootfs),
+    },
+    Rule {
+        id: "memory-limit",
+        title: "Memory is limited",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "linux.resources.memory.limit is set above 0 (and at most `max` bytes when max is above 0).",
+        why: "An unlimited container can exhaust the host's memory and trigger the OOM killer on other workloads.",
+        references: &[
+            "CIS Docker Benchmark v1.7.0 5.11: the memory usage for containers is limited",
+            NIST,
+        ],
+        fix: "set linux.resources.memory.limit",
+        field: "linux.resources",
+        defaults: "max = 0\ndefault = 268435456\n",
+        check: memory_limit,
+        remedy: None,
+        fill: Some(fill_memory),
+    },
+    Rule {
+        id: "pids-limit",
+        title: "The number of processes is limited",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "linux.resources.pids.limit is set above 0 (and at most `max` when max is above 0).",
+        why: "Without a pids limit a fork bomb in one container exhausts the host's process table.",
+        references: &[
+            "CIS Docker Benchmark v1.7.0 5.29: the PIDs cgroup limit is used",
+            NIST,
+        ],
+        fix: "set linux.resources.pids.limit",
+        field: "linux.resources",
+        defaults: "max = 0\ndefault = 1024\n",
+        check: pids_limit,
+        remedy: None,
+        fill: Some(fill_pids),
+    },
+    Rule {
+        id: "landlock-writes",
+        title: "Landlock confines writes to the writable mounts",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "process.landlock (or the run.oci.landlock annotation) handles every filesystem right of the rule's `access` list, and grants them only at or beneath mounts that are not read-only (or anywhere when the root is writable). Hardening adds such a ruleset when the config has none and noNewPrivileges is true.",
+        why: "Landlock is enforced by the kernel on every path lookup: even a process that gets past the mount layout (a leaked descriptor, a /proc magic link, a racing mount) cannot write outside the places the container declared writable.",
+        references: &[
+            "NIST SP 800-190 §4.5.5 (host file system tampering)",
+            NIST,
+        ],
+        fix: "add process.landlock handling the write rights, with pathBeneath rules for the writable mounts only",
+        field: "process",
+        defaults: "access = [\"write_file\", \"remove_dir\", \"remove_file\", \"make_char\", \"make_dir\", \"make_reg\", \"make_sock\", \"make_fifo\", \"make_block\", \"make_sym\", \"refer\", \"truncate\"]\n",
+        check: landlock_writes,
+        remedy: Some(add_landlock),
+        fill: None,
+    },
+    Rule {
+        id: "landlock-network",
+        title: "Landlock restricts TCP bind and connect",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "process.landlock handles bind_tcp and connect_tcp (Landlock ABI 4), so only the ports of its networkPort rules are usable.",
+        why: "A compromised workload that cannot open TCP connections cannot reach internal services or exfiltrate data over TCP, whatever the network namespace allows.",
+        references: &["NIST SP 800-190 §4.4.2 (unbounded network access from containers)"],
+        fix: "add \"bind_tcp\" and \"connect_tcp\" to process.landlock.handledAccess.handledAccessNetwork, with networkPort rules for the ports the workload needs",
+        field: "process",
+        defaults: "",
+        check: landlock_network,
+        remedy: None,
+        fill: Some(fill_landlock_network),
+    },
+    Rule {
+        id: "noexec-writable",
+        title: "Writable mounts are not executable",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "Every bind, tmpfs or ramfs mount that is not read-only has the noexec option.",
+        why: "Where the container can write and execute, an attacker can drop and run a tool; noexec on every writable place means only the image's own (read-only) binaries run.",
+        references: &["NIST SP 800-190 §4.4.4 (app vulnerabilities)", NIST],
+        fix: "add \"noexec\" to the options of the writable mounts",
+        field: "mounts",
+        defaults: "",
+        check: noexec_writable,
+        remedy: None,
+        fill: Some(fill_noexec),
+    },
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,668 @@
+//! Every rule against a passing config and a violating one. The passing config is
+//! `spec --profile sealed` (which every rule of the catalog is in); each case changes it in
+//! one way and expects exactly its rule to fire.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::policy::{self, Action, Mode, Profile, Scope, Verdict};
+use crate::spec::{self, Rootfs};
+
+/// Namespace files named /host/<kind> are the host's; any other path is another container's.
+struct FakeHost;
+
+impl Host for FakeHost {
+    fn ns_id(&self, path: &Path) -> Option<(u64, u64)> {
+        let s = path.to_str()?;
+        if s.starts_with("/missing") {
+            return None;
+        }
+        let kind = s.rsplit('/').next()?;
+        let base = if s.starts_with("/host/") { 1 } else { 2 };
+        Some((base, kind.len() as u64))
+    }
+    fn own_ns(&self, kind: NsKind) -> Option<(u64, u64)> {
+        self.ns_id(&PathBuf::from(format!("/host/{}", kind.proc_name())))
+    }
+    fn canonical(&self, path: &Path) -> PathBuf {
+        let p = clean(path);
+        match p.strip_prefix("/var/run") {
+            Ok(rest) => Path::new("/run").join(rest),
+            Err(_) => p,
+        }
+    }
+    fn is_dir(&self, _: &Path) -> bool {
+        true
+    }
+}
+
+fn bundle() -> PathBuf {
+    PathBuf::from("/nonexistent-bundle")
+}
+
+fn planner(v: &Value) -> Result<Plan, spec::SpecError> {
+    spec::plan_document(v, &bundle(), Rootfs::MayBeAbsent)
+}
+
+fn sealed() -> Profile {
+    Profile::builtin("sealed").unwrap()
+}
+
+/// A config that passes every rule.
+fn passing() -> Value {
+    let mut doc = crate::defaults::hardened_spec();
+    let left = policy::conform(&mut doc, &sealed(), &FakeHost, &planner).unwrap();
+    assert!(left.is_empty(), "sealed spec violates {left:?}");
+    doc
+}
+
+fn fired(doc: &Value) -> Vec<&'static str> {
+    let plan = planner(doc).unwrap_or_else(|e| panic!("plan: {e}\n{doc:#}"));
+    policy::evaluate(&plan, &sealed(), &FakeHost, Scope::Container)
+        .iter()
+        .map(|v| v.rule.id)
+        .collect()
+}
+
+fn mount(doc: &mut Value, m: Value) {
+    doc["mounts"].as_array_mut().unwrap().push(m);
+}
+
+fn set_ns(doc: &mut Value, kind: &str, path: Option<&str>) {
+    let list = doc["linux"]["namespaces"].as_array_mut().unwrap();
+    list.retain(|n| n["type"] != kind);
+    if let Some(p) = path {
+        list.push(json!({"type": kind, "path": p}));
+    }
+}
+
+type Case = (&'static str, &'static str, fn(&mut Value));
+
+/// (rule, what the case does, the change). Several cases per rule where it has several ways
+/// to be violated.
+const CASES: &[Case] = &[
+    ("host-pid-namespace", "no pid namespace", |d| {
+        set_ns(d, "pid", None)
+    }),
+    ("host-pid-namespace", "the host's, by path", |d| {
+        set_ns(d, "pid", Some("/host/pid"))
+    }),
+    ("host-pid-namespace", "an unreadable path", |d| {
+        set_ns(d, "pid", Some("/missing/pid"))
+    }),
+    ("host-ipc-namespace", "no ipc namespace", |d| {
+        set_ns(d, "ipc", None)
+    }),
+    ("host-network-namespace", "the host's, by path", |d| {
+        set_ns(d, "network", Some("/host/net"))
+    }),
+    ("host-uts-namespace", "no uts namespace", |d| {
+        set_ns(d, "uts", None);
+        d["hostname"] = Value::Null;
+    }),
+    ("host-cgroup-namespace", "no cgroup namespace", |d| {
+        set_ns(d, "cgroup", None)
+    }),
+    ("user-namespace", "maps to host root", |d| {
+        d["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 0, "size": 1}]);
+    }),
+    ("capabilities", "CAP_SYS_ADMIN", |d| {
+        d["process"]["capabilities"]["bounding"] = json!(["CAP_SYS_ADMIN"]);
+    }),
+    ("seccomp-denies", "allows bpf", |d| {
+        d["linux"]["seccomp"]["syscalls"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"names": ["bpf"], "action": "SCMP_ACT_ALLOW"}));
+    }),
+    ("masked-paths", "/proc/kcore not masked", |d| {
+        d["linux"]["maskedPaths"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|p| p != "/proc/kcore");
+    }),
+    ("masked-paths", "/proc/sys not read-only", |d| {
+        d["linux"]["readonlyPaths"] = json!(["/proc/bus"]);
+    }),
+    ("sysctls", "kernel.msgmax", |d| {
+        d["linux"]["sysctl"] = json!({"kernel.msgmax": "8192"});
+    }),
+    ("host-mounts", "/etc/shadow", |d| {
+        mount(
+            d,
+            json!({"destination": "/x", "type": "bind", "source": "/etc/shadow", "options": ["rbind", "ro", "noexec"]}),
+        );
+    }),
+    ("host-mounts", "/var (ancestor of /var/lib/kubelet)", |d| {
+        mount(
+            d,
+            json!({"destination": "/x", "type": "bind", "source": "/var", "options": ["rbind", "ro"]}),
+        );
+    }),
+    ("host-mounts", "the docker socket through /var/run", |d| {
+        mount(
+            d,
+            json!({"destination": "/x", "type": "bind", "source": "/var/run/docker.sock", "options": ["bind", "ro"]}),
+        );
+    }),
+    ("host-mounts", "/", |d| {
+        mount(
+            d,
+            json!({"destination": "/x", "type": "bind", "source": "/", "options": ["rbind", "ro"]}),
+        );
+    }),
+    ("host-devices", "a disk node", |d| {
+        d["linux"]["devices"] = json!([{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]);
+    }),
+    ("host-devices", "no device deny-all", |d| {
+        d["linux"]["resources"]["devices"] = json!([]);
+    }),
+    ("host-devices", "allows every device", |d| {
+        d["linux"]["resources"]["devices"] = json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "access": "rwm"}
+        ]);
+    }),
+    ("host-devices", "devtmpfs", |d| {
+        mount(
+            d,
+            json!({"destination": "/x", "type": "devtmpfs", "source": "devtmpfs", "options": ["ro"]}),
+        );
+    }),
+    ("sys-readonly", "/sys writable", |d| {
+        for m in d["mounts"].as_array_mut().unwrap() {
+            if m["destination"] == "/sys" {
+                m["options"] = json!(["nosuid", "noexec", "nodev"]);
+            }
+        }
+    }),
+    ("mount-propagation", "rshared mount", |d| {
+        mount(
+            d,
+            json!({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["rshared", "noexec"]}),
+        );
+    }),
+    ("mount-propagation", "shared rootfs", |d| {
+        d["linux"]["rootfsPropagation"] = json!("shared");
+    }),
+    ("lsm-labels", "unconfined AppArmor", |d| {
+        d["process"]["apparmorProfile"] = json!("unconfined");
+    }),
+    ("lsm-labels", "spc_t", |d| {
+        d["process"]["selinuxLabel"] = json!("system_u:system_r:spc_t:s0");
+    }),
+    ("run-as-non-root", "uid 0 mapped to host root", |d| {
+        d["process"]["user"]["uid"] = json!(0);
+        d["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
+    }),
+    ("no-new-privileges", "false", |d| {
+        d["process"]["noNewPrivileges"] = json!(false);
+        d["process"]["landlock"] = Value::Null;
+    }),
+    ("readonly-rootfs", "writable root", |d| {
+        d["root"]["readonly"] = json!(false);
+    }),
+    ("memory-limit", "none", |d| {
+        d["linux"]["resources"]["memory"] = Value::Null;
+    }),
+    ("pids-limit", "none", |d| {
+        d["linux"]["resources"]["pids"] = Value::Null;
+    }),
+    ("landlock-writes", "no ruleset", |d| {
+        d["process"]["landlock"] = Value::Null;
+    }),
+    ("landlock-writes", "writes granted on /etc", |d| {
+        d["process"]["landlock"]["rules"]["pathBeneath"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"allowedAccess": ["write_file"], "paths": ["/etc"]}));
+    }),
+    ("landlock-network", "no network rights", |d| {
+        d["process"]["landlock"]["handledAccess"]["handledAccessNetwork"] = json!([]);
+    }),
+    ("noexec-writable", "exec tmpfs", |d| {
+        mount(
+            d,
+            json!({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}),
+        );
+    }),
+];
+
+#[test]
+fn the_passing_config_passes_every_rule() {
+    assert_eq!(fired(&passing()), Vec::<&str>::new());
+    assert_eq!(sealed().rules.len(), RULES.len(), "sealed holds every rule");
+}
+
+#[test]
+fn each_case_violates_its_rule() {
+    for (rule, what, change) in CASES {
+        let mut doc = passing();
+        change(&mut doc);
+        let got = fired(&doc);
+        assert!(
+            got.contains(rule),
+            "{rule} ({what}) did not fire; fired: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn every_rule_has_a_violating_case() {
+    let seccomp = ["seccomp-enabled", "seccomp-default-deny"];
+    for r in RULES {
+        if seccomp.contains(&r.id) {
+            continue;
+        }
+        assert!(
+            CASES.iter().any(|(id, _, _)| *id == r.id),
+            "rule {} has no case",
+            r.id
+        );
+    }
+}
+
+#[test]
+fn seccomp_rules() {
+    let mut doc = passing();
+    doc["linux"]["seccomp"] = Value::Null;
+    let got = fired(&doc);
+    for id in ["seccomp-enabled", "seccomp-default-deny", "seccomp-denies"] {
+        assert!(got.contains(&id), "{id} with no filter: {got:?}");
+    }
+    doc["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
+    let got = fired(&doc);
+    assert!(got.contains(&"seccomp-enabled") && got.contains(&"seccomp-default-deny"));
+    // A deny-list filter is enabled (baseline) but not default-deny (restricted).
+    doc["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ERRNO"}]});
+    let got = fired(&doc);
+    assert!(!got.contains(&"seccomp-enabled") && got.contains(&"seccomp-default-deny"));
+}
+
+#[test]
+fn joining_another_containers_namespace_is_fine() {
+    let mut doc = passing();
+    set_ns(&mut doc, "network", Some("/proc/1234/ns/net"));
+    set_ns(&mut doc, "ipc", Some("/proc/1234/ns/ipc"));
+    assert_eq!(fired(&doc), Vec::<&str>::new());
+}
+
+#[test]
+fn per_container_files_under_runtime_roots_are_fine() {
+    let mut doc = passing();
+    mount(
+        &mut doc,
+        json!({"destination": "/etc/hosts", "type": "bind", "source": "/var/lib/kubelet/pods/p/etc-hosts", "options": ["rbind", "ro"]}),
+    );
+    mount(
+        &mut doc,
+        json!({"destination": "/dev/shm", "type": "bind", "source": "/run/containerd/io.containerd.grpc.v1.cri/sandboxes/s/shm", "options": ["rbind", "ro"]}),
+    );
+    assert_eq!(fired(&doc), Vec::<&str>::new());
+}
+
+#[test]
+fn the_allow_parameter_lets_a_path_through() {
+    let mut doc = passing();
+    mount(
+        &mut doc,
+        json!({"destination": "/x", "type": "bind", "source": "/etc/ssl/certs", "options": ["rbind", "ro"]}),
+    );
+    let p = Profile::builtin("baseline").unwrap();
+    let plan = planner(&doc).unwrap();
+    let hit = |p: &Profile| {
+        policy::evaluate(&plan, p, &FakeHost, Scope::Container)
+            .iter()
+            .any(|v| v.rule.id == "host-mounts")
+    };
+    assert!(hit(&p));
+    let text = "name = \"certs\"\nextends = \"baseline\"\n[rules.host-mounts]\nallow = [\"/etc/ssl/certs\"]\n";
+    let custom = crate::policy::profile::parse(text, "test", None, 0).unwrap();
+    assert!(!hit(&custom));
+}
+
+#[test]
+fn baseline_hardens_what_it_can_and_refuses_the_rest() {
+    let mut doc = crate::defaults::hardened_spec();
+    doc["process"]["capabilities"]["bounding"] = json!(["CAP_NET_RAW", "CAP_KILL"]);
+    doc["linux"]["resources"] = json!({});
+    for m in doc["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/sys" {
+            m["options"] = json!(["nosuid"]);
+        }
+    }
+    let p = Profile::builtin("baseline").unwrap();
+    let d = policy::decide(
+        &mut doc,
+        &p,
+        Mode::Enforce,
+        &FakeHost,
+        Scope::Container,
+        &planner,
+    )
+    .unwrap();
+    assert_eq!(d.verdict, Verdict::Hardened, "{:?}", d.remaining);
+    let ids: Vec<_> = d.violations.iter().map(|v| v.rule.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "capabilities",
+            "seccomp-enabled",
+            "host-devices",
+            "sys-readonly"
+        ]
+    );
+    assert_eq!(d.hardened.len(), 4, "{:?}", d.hardened);
+    assert!(d.plan.seccomp.is_some());
+    assert!(d
+        .plan
+        .mounts
+        .iter()
+        .any(|m| m.destination == Path::new("/sys") && m.is_readonly()));
+    assert_eq!(d.plan.device_rules_given, 1);
+    // Hardened once, nothing is left to harden.
+    let again = policy::decide(
+        &mut doc,
+        &p,
+        Mode::Enforce,
+        &FakeHost,
+        Scope::Container,
+        &planner,
+    )
+    .unwrap();
+    assert_eq!(again.verdict, Verdict::Allowed);
+
+    let mut bad = crate::defaults::hardened_spec();
+    set_ns(&mut bad, "pid", None);
+    bad["process"]["capabilities"]["bounding"] = json!(["CAP_SYS_ADMIN"]);
+    let d = policy::decide(
+        &mut bad,
+        &p,
+        Mode::Enforce,
+        &FakeHost,
+        Scope::Container,
+        &planner,
+    )
+    .unwrap();
+    assert_eq!(d.verdict, Verdict::Refused);
+    let left: Vec<_> = d.remaining.iter().map(|v| v.rule.id).collect();
+    assert_eq!(left, ["host-pid-namespace"]);
+    assert!(d.refusal().contains("[host-pid-namespace]"));
+}
+
+#[test]
+fn warn_and_audit_change_nothing() {
+    let p = Profile::builtin("baseline").unwrap();
+    for mode in [Mode::Warn, Mode::Audit] {
+        let mut doc = crate::defaults::hardened_spec();
+        set_ns(&mut doc, "pid", None);
+        let before = doc.clone();
+        let d = policy::decide(&mut doc, &p, mode, &FakeHost, Scope::Container, &planner).unwrap();
+        assert_eq!(d.verdict, Verdict::Allowed);
+        assert!(!d.violations.is_empty());
+        assert_eq!(doc, before);
+    }
+}
+
+#[test]
+fn a_config_with_its_own_filter_is_not_replaced() {
+    let mut doc = crate::defaults::hardened_spec();
+    doc["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
+    let p = Profile::builtin("baseline").unwrap();
+    let d = policy::decide(
+        &mut doc,
+        &p,
+        Mode::Enforce,
+        &FakeHost,
+        Scope::Container,
+        &planner,
+    )
+    .unwrap();
+    assert_eq!(d.verdict, Verdict::Refused);
+    assert_eq!(doc["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ALLOW");
+}
+
+#[test]
+fn landlock_hardening_confines_writes_to_writable_mounts() {
+    let mut doc = crate::defaults::hardened_spec();
+    doc["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    doc["linux"]["resources"]["memory"] = json!({"limit": 1 << 28});
+    doc["linux"]["resources"]["pids"] = json!({"limit": 100});
+    let p = Profile::builtin("restricted").unwrap();
+    let d = policy::decide(
+        &mut doc,
+        &p,
+        Mode::Enforce,
+        &FakeHost,
+        Scope::Container,
+        &planner,
+    )
+    .unwrap();
+    assert_eq!(d.verdict, Verdict::Hardened, "{:?}", d.remaining);
+    let l = d.plan.landlock.as_ref().expect("landlock added");
+    let paths: Vec<_> = l.rules.path_beneath[0]
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        paths.contains(&"/tmp".to_string()) && !paths.contains(&"/".to_string()),
+        "{paths:?}"
+    );
+    assert!(!paths.contains(&"/sys".to_string()));
+}
+
+#[test]
+fn exec_checks_process_rules_only() {
+    let doc = passing();
+    let mut plan = planner(&doc).unwrap();
+    plan.namespaces.clear(); // exec joins by path: container rules must not fire
+    plan.process
+        .caps
+        .bounding
+        .push(caps::Capability::CAP_SYS_ADMIN);
+    plan.process.uid = 0;
+    plan.uid_mappings.clear();
+    let d = policy::decide_exec(
+        plan,
+        &Profile::builtin("restricted").unwrap(),
+        Mode::Enforce,
+        &FakeHost,
+    );
+    let ids: Vec<_> = d.remaining.iter().map(|v| v.rule.id).collect();
+    assert_eq!(ids, ["capabilities", "run-as-non-root"]);
+    assert_eq!(d.verdict, Verdict::Refused);
+}
+
+#[test]
+fn catalog_is_consistent() {
+    let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), RULES.len(), "duplicate rule id");
+    for r in RULES {
+        let _ = r.default_params();
+        assert!(
+            !r.references.is_empty() && !r.fix.is_empty() && !r.why.is_empty(),
+            "{}",
+            r.id
+        );
+    }
+    let f = default_seccomp();
+    assert_eq!(f["defaultAction"], "SCMP_ACT_ERRNO");
+    let filter: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(f).unwrap();
+    let compiled = crate::isolate::seccomp::compile(&filter).unwrap();
+    assert!(compiled.rules > 300, "{} rules", compiled.rules);
+}
+
+#[test]
+fn every_profile_file_loads_and_extends_in_order() {
+    for (name, _) in crate::policy::profile::BUILTIN {
+        let p = Profile::builtin(name).unwrap();
+        assert_eq!(&p.name, name);
+    }
+    let r = Profile::builtin("restricted").unwrap();
+    assert_eq!(r.ancestors, ["baseline"]);
+    assert_eq!(
+        r.rule("capabilities").unwrap().params["allowed"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let s = sealed();
+    assert_eq!(s.ancestors, ["restricted", "baseline"]);
+    assert_eq!(s.rule("capabilities").unwrap().action, Action::Refuse);
+    assert!(Profile::builtin("unconfined").unwrap().rules.is_empty());
+}
+
+#[test]
+fn profile_files_are_checked() {
+    let parse = |t: &str| crate::policy::profile::parse(t, "test", None, 0);
+    assert!(parse("name = \"x\"\n[rules.no-such-rule]\naction = \"refuse\"").is_err());
+    assert!(parse("name = \"x\"\n[rules.capabilities]\nallowd = []").is_err());
+    assert!(parse("name = \"x\"\n[rules.capabilities]\nallowed = \"CAP_KILL\"").is_err());
+    assert!(parse("name = \"x\"\n[rules.readonly-rootfs]\naction = \"harden\"").is_err());
+    assert!(parse("name = \"x\"\nextends = \"nope\"").is_err());
+    assert!(parse("name = \"x\"\nmode = \"lax\"").is_err());
+    assert!(parse("nom = \"x\"").is_err());
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.toml"), "name = \"a\"\nextends = \"b\"\n").unwrap();
+    std::fs::write(d.path().join("b.toml"), "name = \"b\"\nextends = \"a\"\n").unwrap();
+    let e = Profile::load("a", Some(d.path())).unwrap_err().to_string();
+    assert!(e.contains("deep") || e.contains("itself"), "{e}");
+    std::fs::write(
+        d.path().join("c.toml"),
+        "name = \"c\"\nextends = \"restricted\"\nmode = \"warn\"\n",
+    )
+    .unwrap();
+    let c = Profile::load("c", Some(d.path())).unwrap();
+    assert_eq!((c.mode, c.ancestors.len()), (Mode::Warn, 2));
+}
+
+#[test]
+fn the_reference_page_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/RULES.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == crate::policy::report::reference(),
+        "profiles/RULES.md is stale: run `palisade profile reference > profiles/RULES.md`"
+    );
+}
+
+#[test]
+fn sarif_points_at_the_field() {
+    let mut doc = crate::defaults::hardened_spec();
+    set_ns(&mut doc, "pid", None);
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    let p = Profile::builtin("baseline").unwrap();
+    let d = policy::decide(
+        &mut doc,
+        &p,
+        Mode::Enforce,
+        &FakeHost,
+        Scope::Container,
+        &planner,
+    )
+    .unwrap();
+    let s = crate::policy::report::sarif(&d, "config.json", &text);
+    assert_eq!(s["version"], "2.1.0");
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    let pid = results
+        .iter()
+        .find(|r| r["ruleId"] == "host-pid-namespace")
+        .unwrap();
+    let line = pid["locations"][0]["physicalLocation"]["region"]["startLine"]
+        .as_u64()
+        .unwrap();
+    assert!(text
+        .lines()
+        .nth(line as usize - 1)
+        .unwrap()
+        .contains("\"namespaces\""));
+    assert_eq!(
+        s["runs"][0]["tool"]["driver"]["rules"][0]["id"],
+        "host-pid-namespace"
+    );
+}
+
+/// The fuzz target's body on stable: seeds and byte-level mutations of them must never
+/// panic (scripts/fuzz.sh runs the coverage-guided fuzzer on the same function).
+#[test]
+fn fuzz_body_survives_mutated_configs() {
+    let mut seeds: Vec<Vec<u8>> = vec![passing().to_string().into_bytes()];
+    seeds.push(crate::defaults::hardened_spec().to_string().into_bytes());
+    for (_, text) in crate::policy::profile::BUILTIN {
+        seeds.push(text.as_bytes().to_vec());
+    }
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for seed in &seeds {
+        crate::policy::fuzz_one(seed);
+        for _ in 0..40 {
+            let mut m = seed.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() as usize) % m.len();
+                match next() % 3 {
+                    0 => m[i] = next() as u8,
+                    1 => {
+                        m.remove(i);
+                    }
+                    _ => m.insert(i, b"{}[]\",:0-"[(next() % 9) as usize]),
+                }
+            }
+            crate::policy::fuzz_one(&m);
+        }
+    }
+}
+
+/// Structural mutations: any node of a passing config replaced by a value of another kind.
+#[test]
+fn fuzz_body_survives_retyped_nodes() {
+    fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+        out.push(at.clone());
+        match v {
+            Value::Object(m) => m.iter().for_each(|(k, x)| {
+                pointers(
+                    x,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                )
+            }),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| pointers(x, format!("{at}/{i}"), out)),
+            _ => {}
+        }
+    }
+    let base = passing();
+    let mut all = vec![];
+    pointers(&base, String::new(), &mut all);
+    let values = [
+        json!(null),
+        json!(0),
+        json!(-1),
+        json!(u64::MAX),
+        json!(""),
+        json!("/"),
+        json!("../.."),
+        json!([]),
+        json!({}),
+        json!(true),
+    ];
+    // Every third node keeps the test quick; the values rotate, so each kind is tried.
+    for (i, p) in all.iter().enumerate().filter(|(i, p)| !p.is_empty() && i % 3 == 0) {
+        let mut doc = base.clone();
+        *doc.pointer_mut(p).unwrap() = values[i % values.len()].clone();
+        crate::policy::fuzz_one(doc.to_string().as_bytes());
+    }
+}

@@ -1,0 +1,56 @@
+//! What the rules need to know about the host: namespace identities and where host paths
+//! really lead. A trait, so that the rules are tested without the host.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::spec::NsKind;
+
+pub trait Host {
+    /// The identity (device, inode) of the namespace file at `path`, if it can be read.
+    fn ns_id(&self, path: &Path) -> Option<(u64, u64)>;
+
+    /// The host's own namespace of `kind`: the runtime's, since managers run palisade in
+    /// the host's namespaces.
+    fn own_ns(&self, kind: NsKind) -> Option<(u64, u64)> {
+        self.ns_id(Path::new(&format!("/proc/self/ns/{}", kind.proc_name())))
+    }
+
+    /// `path` with symlinks resolved where it exists (/var/run → /run), else cleaned.
+    fn canonical(&self, path: &Path) -> PathBuf;
+
+    /// Whether `path` is a directory on the host.
+    fn is_dir(&self, path: &Path) -> bool;
+}
+
+/// The machine palisade runs on.
+pub struct RealHost;
+
+impl Host for RealHost {
+    fn ns_id(&self, path: &Path) -> Option<(u64, u64)> {
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+
+    fn canonical(&self, path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| clean(path))
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        path.is_dir()
+    }
+}
+
+/// `path` without `.`, `..` or repeated separators, lexically.
+pub fn clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}

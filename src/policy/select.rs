@@ -1,0 +1,220 @@
+//! Who chooses the profile. The operator sets a floor: the configuration file
+//! (/etc/palisade/config.toml, or the file named by PALISADE_CONFIG), overridden per
+//! runtime class by the name palisade is invoked under (`palisade-restricted`, a symlink
+//! that containerd's BinaryName can point at). A workload may ask for a stricter profile
+//! with the `io.palisade.profile` annotation; asking for a weaker one is refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Mode, Profile};
+
+pub const CONFIG_ENV: &str = "PALISADE_CONFIG";
+pub const CONFIG_FILE: &str = "/etc/palisade/config.toml";
+pub const PROFILES_DIR: &str = "/etc/palisade/profiles";
+pub const AUDIT_LOG: &str = "/var/log/palisade/audit.log";
+/// The workload's request (config.json annotations), and what `state` shows.
+pub const ANNOTATION_PROFILE: &str = "io.palisade.profile";
+pub const ANNOTATION_MODE: &str = "io.palisade.mode";
+/// With nothing configured: the Pod Security Standards baseline, enforced.
+pub const DEFAULT_PROFILE: &str = "baseline";
+/// `palisade-<profile>` selects <profile>.
+const BINARY_PREFIX: &str = "palisade-";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("configuration {path}: {why}")]
+    Config { path: PathBuf, why: String },
+    #[error("{0}")]
+    Profile(#[from] super::profile::ProfileError),
+    #[error("annotation {ANNOTATION_PROFILE}={asked:?} is not at least as strict as the operator's profile {floor}: a workload may only ask for a profile that is or extends {floor}")]
+    Weaker { asked: String, floor: String },
+}
+
+/// The operator's choices.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    /// A profile name or path.
+    pub profile: String,
+    /// Set by the configuration; otherwise the profile's own.
+    pub mode: Option<Mode>,
+    pub audit_log: PathBuf,
+    pub profiles_dir: PathBuf,
+}
+
+impl Default for Operator {
+    fn default() -> Self {
+        Operator {
+            profile: DEFAULT_PROFILE.into(),
+            mode: None,
+            audit_log: PathBuf::from(AUDIT_LOG),
+            profiles_dir: PathBuf::from(PROFILES_DIR),
+        }
+    }
+}
+
+impl Operator {
+    /// The configuration file, then the invoked name.
+    pub fn from_environment() -> Result<Operator, SelectError> {
+        let (path, must_exist) = match std::env::var_os(CONFIG_ENV) {
+            Some(p) if !p.is_empty() => (PathBuf::from(p), true),
+            _ => (PathBuf::from(CONFIG_FILE), false),
+        };
+        let mut op = match std::fs::read_to_string(&path) {
+            Ok(text) => parse_config(&text, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                Operator::default()
+            }
+            Err(e) => {
+                return Err(SelectError::Config {
+                    path,
+                    why: e.to_string(),
+                })
+            }
+        };
+        if let Some(p) = invoked_profile(std::env::args_os().next().as_deref().map(Path::new)) {
+            op.profile = p;
+        }
+        Ok(op)
+    }
+
+    /// The profile and mode for a container with these annotations.
+    pub fn effective(
+        &self,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<(Profile, Mode), SelectError> {
+        let floor = Profile::load(&self.profile, Some(&self.profiles_dir))?;
+        let profile = match annotations.get(ANNOTATION_PROFILE) {
+            None => floor,
+            Some(asked) if asked == &floor.name => floor,
+            Some(asked) => {
+                // Only names: a workload must not make the runtime read a file of its choosing.
+                if asked.contains('/') || asked.ends_with(".toml") {
+                    return Err(SelectError::Weaker {
+                        asked: asked.clone(),
+                        floor: floor.name,
+                    });
+                }
+                let p = Profile::load(asked, Some(&self.profiles_dir))?;
+                if !p.at_least(&floor) {
+                    return Err(SelectError::Weaker {
+                        asked: asked.clone(),
+                        floor: floor.name,
+                    });
+                }
+                p
+            }
+        };
+        let mode = self.mode.unwrap_or(profile.mode);
+        Ok((profile, mode))
+    }
+}
+
+/// config.json's annotations (strings only, as the runtime-spec defines them).
+pub fn annotations_of(doc: &serde_json::Value) -> BTreeMap<String, String> {
+    doc["annotations"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `palisade-restricted` → "restricted".
+pub fn invoked_profile(argv0: Option<&Path>) -> Option<String> {
+    let name = argv0?.file_name()?.to_str()?;
+    let p = name.strip_prefix(BINARY_PREFIX)?;
+    (!p.is_empty()).then(|| p.to_owned())
+}
+
+pub fn parse_config(text: &str, path: &Path) -> Result<Operator, SelectError> {
+    let bad = |why: String| SelectError::Config {
+        path: path.to_path_buf(),
+        why,
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    let mut op = Operator::default();
+    for (key, value) in table {
+        let s = value
+            .as_str()
+            .ok_or_else(|| bad(format!("{key} must be a string")))?
+            .to_owned();
+        match key.as_str() {
+            "profile" => op.profile = s,
+            "mode" => {
+                op.mode = Some(
+                    Mode::parse(&s)
+                        .ok_or_else(|| bad(format!("mode {s:?}: use enforce, warn or audit")))?,
+                )
+            }
+            "audit_log" => op.audit_log = PathBuf::from(s),
+            "profiles_dir" => op.profiles_dir = PathBuf::from(s),
+            other => {
+                return Err(bad(format!(
+                    "unknown key {other:?} (profile, mode, audit_log, profiles_dir)"
+                )))
+            }
+        }
+    }
+    Ok(op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoked_name_selects_a_profile() {
+        assert_eq!(
+            invoked_profile(Some(Path::new("/usr/local/bin/palisade-restricted"))),
+            Some("restricted".into())
+        );
+        assert_eq!(invoked_profile(Some(Path::new("/usr/bin/palisade"))), None);
+        assert_eq!(invoked_profile(Some(Path::new("palisade-"))), None);
+    }
+
+    #[test]
+    fn config_file_is_strict() {
+        let p = Path::new("/etc/palisade/config.toml");
+        let op = parse_config("profile = \"restricted\"\nmode = \"warn\"\n", p).unwrap();
+        assert_eq!(op.profile, "restricted");
+        assert_eq!(op.mode, Some(Mode::Warn));
+        assert!(parse_config("mode = \"lax\"", p).is_err());
+        assert!(parse_config("profiel = \"baseline\"", p).is_err());
+        assert!(parse_config("profile = [", p).is_err());
+    }
+
+    #[test]
+    fn a_workload_may_only_ask_for_a_stricter_profile() {
+        let op = Operator {
+            profile: "restricted".into(),
+            ..Operator::default()
+        };
+        let ask = |p: &str| {
+            let mut a = BTreeMap::new();
+            a.insert(ANNOTATION_PROFILE.to_owned(), p.to_owned());
+            op.effective(&a)
+        };
+        assert_eq!(ask("sealed").unwrap().0.name, "sealed");
+        assert_eq!(ask("restricted").unwrap().0.name, "restricted");
+        assert!(matches!(ask("baseline"), Err(SelectError::Weaker { .. })));
+        assert!(matches!(ask("unconfined"), Err(SelectError::Weaker { .. })));
+        assert!(matches!(
+            ask("/tmp/x.toml"),
+            Err(SelectError::Weaker { .. })
+        ));
+        let open = Operator {
+            profile: "unconfined".into(),
+            ..Operator::default()
+        };
+        let mut a = BTreeMap::new();
+        a.insert(ANNOTATION_PROFILE.to_owned(), "baseline".to_owned());
+        assert_eq!(open.effective(&a).unwrap().0.name, "baseline");
+        let (p, mode) = op.effective(&BTreeMap::new()).unwrap();
+        assert_eq!((p.name.as_str(), mode), ("restricted", Mode::Enforce));
+    }
+}
