@@ -79,6 +79,42 @@ pub enum Command {
     Spec(SpecArgs),
     /// Print the features this runtime implements (runtime-spec features.md).
     Features,
+    /// Check a bundle or config.json against a hardening profile; creates nothing.
+    Check(CheckArgs),
+    /// List, show and explain hardening profiles and rules.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Profile name or file (default: the one `create` would use).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// A bundle directory or a config.json file.
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// The built-in profiles and those in the profiles directory.
+    List,
+    /// A profile's effective rules, after `extends`.
+    Show { name: String },
+    /// What a rule checks, why, and how to fix it.
+    Explain { rule: String },
+    /// The rule catalog as Markdown (profiles/RULES.md).
+    Reference,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +310,9 @@ pub struct SpecArgs {
     /// Write a config for a rootless container (needs user namespaces).
     #[arg(long)]
     pub rootless: bool,
+    /// Write a config that passes this profile (default: the one `create` would use).
+    #[arg(long)]
+    pub profile: Option<String>,
 }
 
 #[cfg(test)]

@@ -13,11 +13,14 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use crate::audit;
 use crate::hooks::{self, HookError};
 use crate::isolate::cgroups::{self, Cgroup, CgroupError};
 use crate::isolate::{devfilter, namespaces, resources, seccomp, userns};
+use crate::policy::select::{self, Operator, ANNOTATION_MODE, ANNOTATION_PROFILE};
+use crate::policy::{self, Mode, PolicyError, RealHost, Scope, Verdict};
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
-use crate::spec::{self, SpecError};
+use crate::spec::{self, Rootfs, SpecError};
 use crate::state::{self, Container, Phase, Record, StateError, Status, StoredHooks};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,10 @@ pub enum Error {
     Step { step: &'static str, why: String },
     #[error("refused: {0} not supported by this palisade yet")]
     Unsupported(String),
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    #[error("{0}")]
+    Refused(String),
 }
 
 pub fn step_err(step: &'static str, why: impl std::fmt::Display) -> Error {
@@ -116,10 +123,90 @@ fn owner_name() -> String {
         .unwrap_or_else(|| uid.to_string())
 }
 
-/// runtime.md#create: returns once the init is `Ready` and the pid file is written.
+/// runtime.md#create: returns once the init is `Ready` and the pid file is written. The
+/// hardening profile decides first, before anything exists; every decision is audited.
 pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
     state::validate_id(req.id)?;
-    let plan = spec::load(req.bundle)?;
+    let bundle = spec::absolute_bundle(req.bundle)?;
+    let mut doc = spec::read_document(&bundle.join("config.json"))?;
+    let op = Operator::from_environment().map_err(PolicyError::from)?;
+    let (profile, mode) = op
+        .effective(&select::annotations_of(&doc.value))
+        .map_err(PolicyError::from)?;
+    // Opened now so that an unwritable audit log refuses the create before anything exists.
+    let log = audit::Log::open(&op.audit_log)
+        .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
+    let decision = policy::decide(
+        &mut doc.value,
+        &profile,
+        mode,
+        &RealHost,
+        Scope::Container,
+        &|v| spec::plan_document(v, &bundle, Rootfs::MustExist),
+    )?;
+    announce(&decision);
+    let entry = |outcome: &str, landlock: Option<&str>| {
+        audit::Entry {
+            command: "create",
+            id: req.id,
+            bundle: &bundle,
+            config_sha256: &audit::sha256_hex(&doc.bytes),
+            decision: &decision,
+            outcome,
+            landlock,
+        }
+        .to_json()
+    };
+    if decision.verdict == Verdict::Refused {
+        log.write(&entry("refused", None))
+            .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
+        return Err(Error::Refused(decision.refusal()));
+    }
+    let id = req.id;
+    let root = req.root;
+    let made = create_planned(req, &decision, &doc.value, &profile, mode);
+    let (outcome, landlock) = match &made {
+        Ok((_, l)) => ("created".to_string(), l.clone()),
+        Err(e) => (format!("failed: {e}"), None),
+    };
+    if let Err(e) = log.write(&entry(&outcome, landlock.as_deref())) {
+        // Fail closed: a container that is not in the audit log does not run.
+        if made.is_ok() {
+            let _ = delete(root, id, true);
+        }
+        return Err(step_err(
+            "audit",
+            format!("{}: {e}", op.audit_log.display()),
+        ));
+    }
+    made.map(|(pid, _)| pid)
+}
+
+/// Warn mode prints every violation; hardening is logged; audit mode only records.
+fn announce(d: &policy::Decision) {
+    match d.mode {
+        Mode::Warn => {
+            for v in &d.violations {
+                tracing::warn!("profile {} (warn): {}", d.profile, v.line());
+            }
+        }
+        Mode::Enforce => {
+            for h in &d.hardened {
+                tracing::info!("profile {} hardened: {h}", d.profile);
+            }
+        }
+        Mode::Audit => {}
+    }
+}
+
+fn create_planned(
+    req: CreateRequest<'_>,
+    decision: &policy::Decision,
+    doc: &serde_json::Value,
+    profile: &policy::Profile,
+    mode: Mode,
+) -> Result<(i32, Option<String>), Error> {
+    let plan = &decision.plan;
     if !plan.unsupported.is_empty() {
         return Err(Error::Unsupported(plan.unsupported.join("; ")));
     }
@@ -139,7 +226,7 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         _ => {}
     }
     // Compiled before anything exists, so a bad filter fails create with nothing to undo.
-    let filter = plan.seccomp.as_ref().map(seccomp::compile).transpose()?;
+    let filter = compile_filter(plan)?;
     // Likewise the limits, for this host's cgroup version.
     let limits = plan
         .resources
@@ -159,13 +246,15 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         rootfs: plan.rootfs.clone(),
         created: crate::logging::rfc3339(SystemTime::now()),
         owner: owner_name(),
-        annotations: plan.annotations.clone(),
+        annotations: state_annotations(plan, profile, mode),
         cgroup: cgroup.clone(),
         hooks: StoredHooks {
             poststart: plan.hooks.poststart.clone(),
             poststop: plan.hooks.poststop.clone(),
         },
         landlock: None,
+        profile: Some(profile_ref(profile)),
+        mode: Some(mode.name().to_owned()),
     };
     let mut c = Container::reserve(req.root, record)?;
     let dir = c.dir.clone();
@@ -175,6 +264,9 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         pid: None,
         armed: true,
     };
+    let snapshot = c.config_path();
+    fs::write(&snapshot, serde_json::to_vec(doc).unwrap_or_default())
+        .map_err(|e| step_err("state", format!("write {}: {e}", snapshot.display())))?;
 
     let made = cgroup.create();
     undo.cgroup = Some(cgroup.clone());
@@ -214,9 +306,9 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         .into();
 
     // Idmapping needs host privilege: the runtime makes those binds, the init moves them.
-    let idmapped = userns::idmapped(&plan).map_err(|e| step_err("userns", e))?;
+    let idmapped = userns::idmapped(plan).map_err(|e| step_err("userns", e))?;
     let pending = spawn::spawn(
-        &plan,
+        plan,
         &cgroup,
         SpawnOptions {
             steps: crate::process::init::STEPS,
@@ -238,7 +330,7 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         .map(|(t, _)| t)
         .ok_or_else(|| step_err("spawn", "init exited at once"))?;
     c.save()?;
-    if namespaces::new_user_namespace(&plan) {
+    if namespaces::new_user_namespace(plan) {
         userns::write_maps(pending.pid, &plan.uid_mappings, &plan.gid_mappings)
             .map_err(|e| step_err("userns", e))?;
     }
@@ -265,11 +357,55 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
             "landlock: {s} (best effort was asked; this kernel cannot enforce all of it)"
         ),
     }
-    c.record.landlock = landlock;
+    c.record.landlock = landlock.clone();
     c.record.phase = Phase::Created;
     c.save()?;
     undo.armed = false;
-    Ok(pending.pid)
+    Ok((pending.pid, landlock))
+}
+
+/// The config's annotations, with the profile and mode it runs under (shown by `state`).
+fn state_annotations(
+    plan: &spec::Plan,
+    profile: &policy::Profile,
+    mode: Mode,
+) -> std::collections::BTreeMap<String, String> {
+    let mut a = plan.annotations.clone();
+    a.insert(ANNOTATION_PROFILE.into(), profile.name.clone());
+    a.insert(ANNOTATION_MODE.into(), mode.name().into());
+    a
+}
+
+/// How `exec` finds the profile again: its file when it came from one.
+fn profile_ref(p: &policy::Profile) -> String {
+    if p.source == "built-in" {
+        p.name.clone()
+    } else {
+        p.source.clone()
+    }
+}
+
+/// The seccomp filter, compiled before anything exists so that a bad one fails at once.
+/// Syscalls this libseccomp does not know are skipped as runc does, with a warning unless
+/// palisade's own default filter lists them (it names syscalls newer than some libseccomps).
+fn compile_filter(plan: &spec::Plan) -> Result<Option<seccomp::Filter>, Error> {
+    let Some(s) = &plan.seccomp else {
+        return Ok(None);
+    };
+    let f = seccomp::compile(s)?;
+    let unexpected: Vec<&str> = f
+        .skipped
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !policy::catalog::DEFAULT_SECCOMP.contains(&format!("\"{n}\"")))
+        .collect();
+    if !unexpected.is_empty() {
+        tracing::warn!(
+            "seccomp: this libseccomp does not know {}; skipped",
+            unexpected.join(", ")
+        );
+    }
+    Ok(Some(f))
 }
 
 /// Written to a temporary file and renamed, so a reader never sees a partial pid.
@@ -619,8 +755,17 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
             ))
         }
     }
-    let mut plan = spec::load(&c.record.bundle)?;
+    // The config as created (hardened), not the bundle's, which may have changed since.
+    let snapshot = c.config_path();
+    let config = if snapshot.exists() {
+        snapshot
+    } else {
+        c.record.bundle.join("config.json")
+    };
+    let doc = spec::read_document(&config)?;
+    let mut plan = spec::plan_document(&doc.value, &c.record.bundle, Rootfs::MustExist)?;
     plan.process = exec_process(&plan.process, req.process)?;
+    check_exec(&c, &doc.bytes, plan.clone())?;
     match (&req.console, plan.process.terminal) {
         (None, true) => {
             return Err(step_err(
@@ -633,7 +778,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
         }
         _ => {}
     }
-    let filter = plan.seccomp.as_ref().map(seccomp::compile).transpose()?;
+    let filter = compile_filter(&plan)?;
     // Every namespace of the init that is not ours: pid and time are entered for the child
     // by the spawn; the user namespace is joined first, the mount namespace last.
     let init = c.record.pid;
@@ -707,6 +852,43 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
         return Err(e);
     }
     Ok(pending.pid)
+}
+
+/// The process `exec` would start, against the profile the container was created under
+/// (CIS Docker Benchmark 5.23, 5.24). exec never hardens: asking for more is refused.
+fn check_exec(c: &Container, config: &[u8], plan: spec::Plan) -> Result<(), Error> {
+    let op = Operator::from_environment().map_err(PolicyError::from)?;
+    let profile = policy::Profile::load(
+        c.record.profile.as_deref().unwrap_or(&op.profile),
+        Some(&op.profiles_dir),
+    )
+    .map_err(PolicyError::from)?;
+    let mode = c
+        .record
+        .mode
+        .as_deref()
+        .and_then(Mode::parse)
+        .unwrap_or(Mode::Enforce);
+    let log = audit::Log::open(&op.audit_log)
+        .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
+    let decision = policy::decide_exec(plan, &profile, mode, &RealHost);
+    announce(&decision);
+    let refused = decision.verdict == Verdict::Refused;
+    let entry = audit::Entry {
+        command: "exec",
+        id: &c.record.id,
+        bundle: &c.record.bundle,
+        config_sha256: &audit::sha256_hex(config),
+        decision: &decision,
+        outcome: if refused { "refused" } else { "allowed" },
+        landlock: c.record.landlock.as_deref(),
+    };
+    log.write(&entry.to_json())
+        .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
+    if refused {
+        return Err(Error::Refused(decision.refusal()));
+    }
+    Ok(())
 }
 
 /// runc's pause: freezes every process of the container.

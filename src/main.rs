@@ -80,7 +80,15 @@ fn main() {
             } else {
                 format!("{name}: {text}")
             };
-            tracing::error!("{msg}");
+            if format == logging::Format::Json {
+                // One record: the shim shows the last error record's msg, which must hold
+                // every line (every violated rule of a refusal).
+                tracing::error!("{msg}");
+            } else {
+                for line in msg.lines() {
+                    tracing::error!("{line}");
+                }
+            }
             if to_file {
                 eprintln!("palisade: {msg}");
             }
@@ -120,5 +128,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::List(_) => "list",
         Command::Spec(_) => "spec",
         Command::Features => "features",
+        Command::Check(_) => "check",
+        Command::Profile(_) => "profile",
     }
 }

@@ -15,6 +15,9 @@ use crate::spec::Hook;
 
 pub const RECORD_VERSION: u32 = 1;
 pub const FIFO: &str = "exec.fifo";
+/// The config the container runs with (after hardening), which `exec` reads: the bundle's
+/// copy may have been changed or removed since `create`.
+pub const CONFIG: &str = "config.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -111,6 +114,12 @@ pub struct Record {
     /// What the kernel enforced of the Landlock ruleset, if the container has one.
     #[serde(default)]
     pub landlock: Option<String>,
+    /// The hardening profile (name or path) and mode the container was created under;
+    /// `exec` is checked against the same.
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 /// The OCI state (runtime-spec runtime.md#state).
@@ -286,6 +295,10 @@ impl Container {
         self.dir.join(FIFO)
     }
 
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join(CONFIG)
+    }
+
     /// Status from the record and the live process.
     pub fn status(&self) -> Status {
         let rec = &self.record;
@@ -353,6 +366,8 @@ mod tests {
             cgroup: Cgroup::default(),
             hooks: StoredHooks::default(),
             landlock: None,
+            profile: None,
+            mode: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! One short file per command: parse nothing, decide little, call the library.
 
+pub mod check;
 pub mod create;
 pub mod delete;
 pub mod events;
@@ -8,6 +9,7 @@ pub mod features;
 pub mod kill;
 pub mod list;
 pub mod pause;
+pub mod profile;
 pub mod ps;
 pub mod run;
 pub mod spec;
@@ -58,5 +60,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::List(a) => list::run(root, a),
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),
+        Command::Check(a) => check::run(a),
+        Command::Profile(c) => profile::run(c),
     }
 }

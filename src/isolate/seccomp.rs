@@ -208,12 +208,6 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
         }
         flags |= FLAG_NEW_LISTENER;
     }
-    if !skipped.is_empty() {
-        tracing::warn!(
-            "seccomp: this libseccomp does not know {}; skipped",
-            skipped.join(", ")
-        );
-    }
     Ok(Filter {
         bpf: export(&ctx)?,
         flags,
