@@ -1,17 +1,16 @@
 use crate::support::*;
-use std::process::Command;
 
 #[test]
 fn unknown_flags_and_commands_exit_1() {
     for args in [&["bogus"][..], &["create", "--bogus", "x"], &["kill"]] {
-        let o = Command::new(BIN).args(args).output().unwrap();
+        let o = bin().args(args).output().unwrap();
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
     }
 }
 
 #[test]
 fn version_names_spec_and_libseccomp() {
-    let o = Command::new(BIN).arg("--version").output().unwrap();
+    let o = bin().arg("--version").output().unwrap();
     let s = stdout(&o);
     assert!(
         s.starts_with("palisade version ")
@@ -23,7 +22,7 @@ fn version_names_spec_and_libseccomp() {
 
 #[test]
 fn features_is_truthful_json() {
-    let o = Command::new(BIN).arg("features").output().unwrap();
+    let o = bin().arg("features").output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["linux"]["seccomp"]["enabled"], true);
     assert_eq!(v["linux"]["apparmor"]["enabled"], false);
@@ -48,7 +47,7 @@ fn features_is_truthful_json() {
 #[test]
 fn spec_refuses_to_overwrite() {
     let b = Bundle::new("spec-overwrite");
-    let o = Command::new(BIN)
+    let o = bin()
         .args(["spec", "--bundle"])
         .arg(b.path())
         .output()

@@ -12,6 +12,7 @@ mod landlock;
 mod lifecycle;
 mod manage;
 mod namespaces;
+mod policy;
 mod process;
 mod rootfs;
 mod seccomp;

@@ -10,6 +10,31 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
+/// The operator configuration the tests run under: the `unconfined` profile, so that the
+/// runtime's mechanisms are tested on the configs each test writes (the policy tests set
+/// their own), and an audit log of the test run's own.
+pub fn operator_config() -> &'static Path {
+    static CONFIG: OnceLock<PathBuf> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("palisade-it-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        let text = format!(
+            "profile = \"unconfined\"\naudit_log = \"{}\"\n",
+            dir.join("audit.log").display()
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    })
+}
+
+/// `palisade` under the tests' operator configuration.
+pub fn bin() -> Command {
+    let mut c = Command::new(BIN);
+    c.env("PALISADE_CONFIG", operator_config());
+    c
+}
+
 /// The shared, never-modified source rootfs.
 pub fn rootfs() -> &'static Path {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
@@ -39,6 +64,8 @@ pub struct Bundle {
     pub state: PathBuf,
     pub id: String,
     pub config: Value,
+    /// An operator configuration of this test's own (PALISADE_CONFIG), if it set one.
+    pub operator: Option<PathBuf>,
 }
 
 impl Bundle {
@@ -56,7 +83,7 @@ impl Bundle {
             .status()
             .unwrap();
         assert!(st.success());
-        let out = Command::new(BIN)
+        let out = bin()
             .args(["spec", "--bundle"])
             .arg(dir.path())
             .output()
@@ -79,6 +106,7 @@ impl Bundle {
             state,
             id,
             config,
+            operator: None,
         }
     }
 
@@ -106,12 +134,15 @@ impl Bundle {
     /// `palisade --root STATE ARGS...` in the bundle directory, marked so that leftovers
     /// can be found.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
+        let mut c = bin();
         c.arg("--root")
             .arg(&self.state)
             .args(args)
             .current_dir(self.path());
         c.env("PALISADE_TEST_MARK", &self.id);
+        if let Some(op) = &self.operator {
+            c.env("PALISADE_CONFIG", op);
+        }
         c.stdin(Stdio::null());
         c
     }
