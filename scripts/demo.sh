@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh machine to a hardened container: installs what is needed,
-# builds palisade, makes a busybox rootfs, writes a hardened config and runs it.
+# builds palisade, makes a busybox rootfs, writes a config for the `restricted` profile,
+# runs it under that profile, then shows an unsafe config being refused.
 # Usage (as root): scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,10 @@ bin=$PWD/target/release/palisade
 work=$(mktemp -d /tmp/palisade-demo.XXXXXX)
 trap '"$bin" --root "$work/state" delete --force demo >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 bash scripts/make-rootfs.sh "$work/rootfs"
-"$bin" spec --bundle "$work"
+# The operator's choice for this demo: the restricted profile, enforced, audited here.
+export PALISADE_CONFIG=$work/palisade.toml
+printf 'profile = "restricted"\nmode = "enforce"\naudit_log = "%s"\n' "$work/audit.log" >"$PALISADE_CONFIG"
+"$bin" spec --profile restricted --bundle "$work"
 # The hardened default runs an interactive shell; the demo runs a probe instead.
 python3 - "$work/config.json" <<'PY'
 import json, sys
@@ -23,8 +27,9 @@ c["process"]["terminal"] = False
 c["process"]["args"] = ["sh", "-c", """
 echo "hello from $(hostname), pid $$ in its own pid namespace"
 id
-grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status
+grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp)' /proc/self/status
 touch /probe 2>/dev/null && echo 'root filesystem: WRITABLE' || echo 'root filesystem: read-only'
+touch /tmp/probe && echo '/tmp: writable (a tmpfs; Landlock allows writes only on such mounts)'
 [ -s /proc/sys/kernel/ns_last_pid ] && (echo 1 > /proc/sys/kernel/ns_last_pid) 2>/dev/null && echo '/proc/sys: WRITABLE' || echo '/proc/sys: read-only'
 echo "open descriptors of pid 1 (stdio only):"; ls /proc/1/fd
 """]
@@ -33,3 +38,24 @@ PY
 echo "demo: $bin run (bundle $work)"
 "$bin" --root "$work/state" run --bundle "$work" demo
 echo "demo: container exited with status $?; state left behind: $(ls "$work/state" | wc -l)"
+echo "demo: the audit record of that decision:"
+tail -n 1 "$work/audit.log"
+echo
+# An unsafe config: the host's pid namespace and the host's /etc. It is refused before
+# anything is created, naming every rule it breaks.
+python3 - "$work/config.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+c = json.load(open(path))
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "pid"]
+c["mounts"].append({"destination": "/host-etc", "type": "bind", "source": "/etc", "options": ["rbind", "ro"]})
+json.dump(c, open(path, "w"), indent=2)
+PY
+echo "demo: palisade check of an unsafe config:"
+"$bin" check "$work" || true
+echo "demo: palisade create of the same config:"
+if "$bin" --root "$work/state" create --bundle "$work" unsafe; then
+    echo "demo: the unsafe config was NOT refused" >&2
+    exit 1
+fi
+echo "demo: refused; state left behind: $(ls "$work/state" | wc -l)"

@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root: the integration tests create real containers" >&2; exit 1; }
-bash scripts/deps.sh
+bash scripts/deps.sh --tests
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo build --quiet
 cargo test --quiet -- --test-threads=2
+# The fuzz target over the config parser and the policy engine, briefly, to keep it working.
+bash scripts/fuzz.sh "${PALISADE_FUZZ_SECONDS:-30}"
 # The cgroup v2 lane: a pure-v2 kernel under QEMU runs the cgroup tests again.
 bash scripts/vm-test.sh

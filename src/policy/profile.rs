@@ -91,6 +91,16 @@ fn load_depth(name: &str, dir: Option<&Path>, depth: usize) -> Result<Profile, P
         let text = std::fs::read_to_string(name).map_err(|e| ProfileError::Read(name.into(), e))?;
         (text, name.to_owned())
     } else if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
+        // An edited copy of a built-in would silently not apply: refuse the ambiguity.
+        if let Some(shadow) = dir
+            .map(|d| d.join(format!("{name}.toml")))
+            .filter(|p| p.exists())
+        {
+            return Err(ProfileError::Invalid(
+                shadow.display().to_string(),
+                format!("has the name of the built-in profile {name}; give it a name of its own (it may extend {name})"),
+            ));
+        }
         (text.to_string(), "built-in".to_owned())
     } else {
         let path = dir

@@ -541,6 +541,11 @@ fn profile_files_are_checked() {
     .unwrap();
     let c = Profile::load("c", Some(d.path())).unwrap();
     assert_eq!((c.mode, c.ancestors.len()), (Mode::Warn, 2));
+    std::fs::write(d.path().join("baseline.toml"), "name = \"baseline\"\n").unwrap();
+    let e = Profile::load("baseline", Some(d.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("name of its own"), "{e}");
 }
 
 #[test]
@@ -660,7 +665,11 @@ fn fuzz_body_survives_retyped_nodes() {
         json!(true),
     ];
     // Every third node keeps the test quick; the values rotate, so each kind is tried.
-    for (i, p) in all.iter().enumerate().filter(|(i, p)| !p.is_empty() && i % 3 == 0) {
+    for (i, p) in all
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| !p.is_empty() && i % 3 == 0)
+    {
         let mut doc = base.clone();
         *doc.pointer_mut(p).unwrap() = values[i % values.len()].clone();
         crate::policy::fuzz_one(doc.to_string().as_bytes());
