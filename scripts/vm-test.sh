@@ -11,7 +11,7 @@ repo=$PWD
 work=$repo/target/vm
 mkdir -p "$work"
 filters=("$@")
-[ ${#filters[@]} -gt 0 ] || filters=(cgroups:: rootfs::cgroup rootfs::devices lifecycle::create_start manage:: exec:: seccomp:: landlock:: userns::)
+[ ${#filters[@]} -gt 0 ] || filters=(cgroups:: rootfs::cgroup rootfs::devices lifecycle::create_start manage:: exec:: seccomp:: landlock:: userns:: policy::spec_for)
 
 need=()
 for p in qemu-system-x86 busybox-static xz-utils cpio; do

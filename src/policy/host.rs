@@ -18,9 +18,6 @@ pub trait Host {
 
     /// `path` with symlinks resolved where it exists (/var/run → /run), else cleaned.
     fn canonical(&self, path: &Path) -> PathBuf;
-
-    /// Whether `path` is a directory on the host.
-    fn is_dir(&self, path: &Path) -> bool;
 }
 
 /// The machine palisade runs on.
@@ -33,10 +30,6 @@ impl Host for RealHost {
 
     fn canonical(&self, path: &Path) -> PathBuf {
         std::fs::canonicalize(path).unwrap_or_else(|_| clean(path))
-    }
-
-    fn is_dir(&self, path: &Path) -> bool {
-        path.is_dir()
     }
 }
 

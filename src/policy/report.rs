@@ -121,7 +121,6 @@ pub fn sarif(d: &Decision, config_uri: &str, config_text: &str) -> Value {
             "tool": {"driver": {
                 "name": "palisade",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/opencontainers/runtime-spec",
                 "rules": rules.iter().map(|r| json!({
                     "id": r.id,
                     "name": r.id,

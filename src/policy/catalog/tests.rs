@@ -33,9 +33,6 @@ impl Host for FakeHost {
             Err(_) => p,
         }
     }
-    fn is_dir(&self, _: &Path) -> bool {
-        true
-    }
 }
 
 fn bundle() -> PathBuf {
