@@ -216,7 +216,7 @@ fn audit_mode_runs_the_config_and_only_records() {
 #[test]
 fn a_workload_annotation_can_raise_the_floor_but_not_lower_it() {
     let mut b = Bundle::new("pol-annot-low");
-    operator(&mut b, "restricted", "enforce");
+    let audit = operator(&mut b, "restricted", "enforce");
     b.config["annotations"] = json!({"io.palisade.profile": "baseline"});
     let o = b.palisade(&["create", &b.id]);
     assert_eq!(o.status.code(), Some(1));
@@ -226,6 +226,12 @@ fn a_workload_annotation_can_raise_the_floor_but_not_lower_it() {
         "{err}"
     );
     b.assert_nothing_left();
+    let r = audit_records(&audit).pop().unwrap();
+    assert_eq!(r["decision"], "refused");
+    assert!(r["reason"]
+        .as_str()
+        .unwrap()
+        .contains("io.palisade.profile"));
 
     let mut b = Bundle::new("pol-annot-high");
     operator(&mut b, "baseline", "enforce");

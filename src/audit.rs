@@ -106,6 +106,27 @@ fn record(e: &Entry<'_>) -> Value {
     })
 }
 
+/// A refusal before any profile applied: the workload asked for a profile weaker than the
+/// operator's floor.
+pub fn refused_selection(
+    command: &str,
+    id: &str,
+    bundle: &Path,
+    config: &[u8],
+    why: &dyn std::fmt::Display,
+) -> Value {
+    json!({
+        "time": crate::logging::rfc3339(SystemTime::now()),
+        "command": command,
+        "id": id,
+        "bundle": bundle,
+        "config_sha256": sha256_hex(config),
+        "decision": "refused",
+        "outcome": "refused",
+        "reason": why.to_string(),
+    })
+}
+
 /// The audit log, opened before a decision is acted on.
 pub struct Log {
     file: std::fs::File,

@@ -130,12 +130,21 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
     let bundle = spec::absolute_bundle(req.bundle)?;
     let mut doc = spec::read_document(&bundle.join("config.json"))?;
     let op = Operator::from_environment().map_err(PolicyError::from)?;
-    let (profile, mode) = op
-        .effective(&select::annotations_of(&doc.value))
-        .map_err(PolicyError::from)?;
     // Opened now so that an unwritable audit log refuses the create before anything exists.
     let log = audit::Log::open(&op.audit_log)
         .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
+    let (profile, mode) = match op.effective(&select::annotations_of(&doc.value)) {
+        Ok(chosen) => chosen,
+        Err(e) => {
+            // A workload asking to lower the floor is a refusal, audited like the others.
+            if matches!(e, select::SelectError::Weaker { .. }) {
+                let record = audit::refused_selection("create", req.id, &bundle, &doc.bytes, &e);
+                log.write(&record)
+                    .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
+            }
+            return Err(PolicyError::from(e).into());
+        }
+    };
     let decision = policy::decide(
         &mut doc.value,
         &profile,
