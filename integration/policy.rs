@@ -620,3 +620,25 @@ fn profile_commands_explain_the_catalog() {
     let o = bin().args(["profile", "explain", "nope"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn joining_the_hosts_namespace_by_path_is_refused() {
+    let mut b = Bundle::new("pol-hostns");
+    let audit = operator(&mut b, "baseline", "enforce");
+    drop_namespace(&mut b, "network");
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "network", "path": format!("/proc/{}/ns/net", std::process::id())}));
+    let o = b.palisade(&["create", &b.id]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "[host-network-namespace] the network namespace at /proc/1/ns/net is the host's own"
+        ),
+        "{err}"
+    );
+    b.assert_nothing_left();
+    assert_eq!(audit_records(&audit).pop().unwrap()["decision"], "refused");
+}
