@@ -634,9 +634,10 @@ fn joining_the_hosts_namespace_by_path_is_refused() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
-        err.contains(
-            "[host-network-namespace] the network namespace at /proc/1/ns/net is the host's own"
-        ),
+        err.contains(&format!(
+            "[host-network-namespace] the network namespace at /proc/{}/ns/net is the host's own",
+            std::process::id()
+        )),
         "{err}"
     );
     b.assert_nothing_left();
