@@ -99,6 +99,9 @@ pub enum Scope {
     Process,
 }
 
+/// Details shown per rule in a refusal or warning line.
+pub const LINE_DETAILS: usize = 5;
+
 /// One violated rule and the specific things that violate it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Violation {
@@ -113,14 +116,17 @@ fn rule_id<S: serde::Serializer>(r: &&'static Rule, s: S) -> Result<S::Ok, S::Er
 }
 
 impl Violation {
-    /// "[rule-id] detail; detail. Fix: ..." on one line.
+    /// "[rule-id] detail; detail. Fix: ..." on one line, with at most [`LINE_DETAILS`]
+    /// details (a privileged config lists every host device); reports list them all.
     pub fn line(&self) -> String {
-        format!(
-            "[{}] {}. Fix: {}",
-            self.rule.id,
-            self.details.join("; "),
-            self.rule.fix
-        )
+        let mut shown = self.details[..self.details.len().min(LINE_DETAILS)].join("; ");
+        if self.details.len() > LINE_DETAILS {
+            shown.push_str(&format!(
+                "; and {} more (palisade check lists them all)",
+                self.details.len() - LINE_DETAILS
+            ));
+        }
+        format!("[{}] {shown}. Fix: {}", self.rule.id, self.rule.fix)
     }
 }
 

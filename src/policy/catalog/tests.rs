@@ -672,3 +672,22 @@ fn fuzz_body_survives_retyped_nodes() {
         crate::policy::fuzz_one(doc.to_string().as_bytes());
     }
 }
+
+#[test]
+fn a_refusal_line_stays_readable() {
+    let mut doc = passing();
+    let devices: Vec<Value> = (0..40)
+        .map(|i| json!({"path": format!("/dev/tty{i}"), "type": "c", "major": 4, "minor": i}))
+        .collect();
+    doc["linux"]["devices"] = json!(devices);
+    let plan = planner(&doc).unwrap();
+    let v = policy::evaluate(&plan, &sealed(), &FakeHost, Scope::Container);
+    let dev = v.iter().find(|v| v.rule.id == "host-devices").unwrap();
+    assert_eq!(dev.details.len(), 40);
+    let line = dev.line();
+    assert!(
+        line.contains("/dev/tty4 ") && !line.contains("/dev/tty5 "),
+        "{line}"
+    );
+    assert!(line.contains("and 35 more"), "{line}");
+}
