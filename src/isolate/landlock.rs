@@ -214,14 +214,13 @@ impl Landlock {
             rs = rs.handle_access(net).map_err(k)?;
         }
         // Denials of the workload itself (after execve) are logged by the kernel
-        // (LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON, ABI 7); older kernels simply do not log.
-        let mut created = rs
-            .create()
-            .map_err(k)?
-            .set_compatibility(CompatLevel::BestEffort)
-            .log_new_exec(true)
-            .map_err(k)?
-            .set_compatibility(level);
+        // (LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON, ABI 7). Asked for only where the kernel
+        // has it: a best-effort downgrade would make the crate report the whole ruleset
+        // "partially_enforced" although every access right is enforced.
+        let mut created = rs.create().map_err(k)?;
+        if kernel_abi() >= LOG_ABI {
+            created = created.log_new_exec(true).map_err(k)?;
+        }
         for r in &self.rules.path_beneath {
             let access = fold(&r.allowed_access, "allowedAccess", fs_right)?;
             for p in &r.paths {
@@ -248,6 +247,9 @@ impl Landlock {
 }
 
 /// The Landlock ABI version of the running kernel (0 when Landlock is unavailable).
+/// The first Landlock ABI with the restrict_self logging flags.
+const LOG_ABI: i64 = 7;
+
 pub fn kernel_abi() -> i64 {
     crate::sys::landlock_abi()
 }
