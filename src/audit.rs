@@ -167,11 +167,6 @@ impl Log {
     }
 }
 
-/// Appends one line to `path`.
-pub fn append(path: &Path, record: &Value) -> io::Result<()> {
-    Log::open(path)?.write(record)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +182,10 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..50 {
                         let big = "x".repeat(3000);
-                        append(&path, &json!({"t": t, "i": i, "pad": big})).unwrap();
+                        Log::open(&path)
+                            .unwrap()
+                            .write(&json!({"t": t, "i": i, "pad": big}))
+                            .unwrap();
                     }
                 })
             })

@@ -391,6 +391,10 @@ fn sysctls(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
 }
 
 fn host_mounts(plan: &Plan, p: &Params, host: &dyn Host) -> Vec<String> {
+    // The lists are resolved on the host (realpath per entry): only when there is a bind.
+    if !plan.mounts.iter().any(|m| m.is_bind()) {
+        return vec![];
+    }
     let canon = |list: Vec<String>| -> Vec<PathBuf> {
         list.iter()
             .flat_map(|s| {

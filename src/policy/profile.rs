@@ -177,12 +177,12 @@ pub fn parse(
         let toml::Value::Table(body) = body else {
             return Err(bad(format!("rules.{id} must be a table")));
         };
+        let known = rule.default_params();
         let inherited = rules.iter().position(|r| r.rule.id == id);
         let (mut action, mut params) = match inherited {
             Some(i) => (rules[i].action, rules[i].params.clone()),
-            None => (Action::Refuse, rule.default_params()),
+            None => (Action::Refuse, known.clone()),
         };
-        let known = rule.default_params();
         for (key, value) in body {
             if key == "action" {
                 action = match value.as_str() {

@@ -43,6 +43,11 @@ fn planner(v: &Value) -> Result<Plan, spec::SpecError> {
     spec::plan_document(v, &bundle(), Rootfs::MayBeAbsent)
 }
 
+/// `decide` in enforce mode, as create runs it.
+fn enforce(doc: &mut Value, p: &Profile) -> policy::Decision {
+    policy::decide(doc, p, Mode::Enforce, &FakeHost, Scope::Container, &planner).unwrap()
+}
+
 fn sealed() -> Profile {
     Profile::builtin("sealed").unwrap()
 }
@@ -332,15 +337,7 @@ fn baseline_hardens_what_it_can_and_refuses_the_rest() {
         }
     }
     let p = Profile::builtin("baseline").unwrap();
-    let d = policy::decide(
-        &mut doc,
-        &p,
-        Mode::Enforce,
-        &FakeHost,
-        Scope::Container,
-        &planner,
-    )
-    .unwrap();
+    let d = enforce(&mut doc, &p);
     assert_eq!(d.verdict, Verdict::Hardened, "{:?}", d.remaining);
     let ids: Vec<_> = d.violations.iter().map(|v| v.rule.id).collect();
     assert_eq!(
@@ -361,29 +358,13 @@ fn baseline_hardens_what_it_can_and_refuses_the_rest() {
         .any(|m| m.destination == Path::new("/sys") && m.is_readonly()));
     assert_eq!(d.plan.device_rules_given, 1);
     // Hardened once, nothing is left to harden.
-    let again = policy::decide(
-        &mut doc,
-        &p,
-        Mode::Enforce,
-        &FakeHost,
-        Scope::Container,
-        &planner,
-    )
-    .unwrap();
+    let again = enforce(&mut doc, &p);
     assert_eq!(again.verdict, Verdict::Allowed);
 
     let mut bad = crate::defaults::hardened_spec();
     set_ns(&mut bad, "pid", None);
     bad["process"]["capabilities"]["bounding"] = json!(["CAP_SYS_ADMIN"]);
-    let d = policy::decide(
-        &mut bad,
-        &p,
-        Mode::Enforce,
-        &FakeHost,
-        Scope::Container,
-        &planner,
-    )
-    .unwrap();
+    let d = enforce(&mut bad, &p);
     assert_eq!(d.verdict, Verdict::Refused);
     let left: Vec<_> = d.remaining.iter().map(|v| v.rule.id).collect();
     assert_eq!(left, ["host-pid-namespace"]);
@@ -409,15 +390,7 @@ fn a_config_with_its_own_filter_is_not_replaced() {
     let mut doc = crate::defaults::hardened_spec();
     doc["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
     let p = Profile::builtin("baseline").unwrap();
-    let d = policy::decide(
-        &mut doc,
-        &p,
-        Mode::Enforce,
-        &FakeHost,
-        Scope::Container,
-        &planner,
-    )
-    .unwrap();
+    let d = enforce(&mut doc, &p);
     assert_eq!(d.verdict, Verdict::Refused);
     assert_eq!(doc["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ALLOW");
 }
@@ -429,15 +402,7 @@ fn landlock_hardening_confines_writes_to_writable_mounts() {
     doc["linux"]["resources"]["memory"] = json!({"limit": 1 << 28});
     doc["linux"]["resources"]["pids"] = json!({"limit": 100});
     let p = Profile::builtin("restricted").unwrap();
-    let d = policy::decide(
-        &mut doc,
-        &p,
-        Mode::Enforce,
-        &FakeHost,
-        Scope::Container,
-        &planner,
-    )
-    .unwrap();
+    let d = enforce(&mut doc, &p);
     assert_eq!(d.verdict, Verdict::Hardened, "{:?}", d.remaining);
     let l = d.plan.landlock.as_ref().expect("landlock added");
     let paths: Vec<_> = l.rules.path_beneath[0]
@@ -561,15 +526,7 @@ fn sarif_points_at_the_field() {
     set_ns(&mut doc, "pid", None);
     let text = serde_json::to_string_pretty(&doc).unwrap();
     let p = Profile::builtin("baseline").unwrap();
-    let d = policy::decide(
-        &mut doc,
-        &p,
-        Mode::Enforce,
-        &FakeHost,
-        Scope::Container,
-        &planner,
-    )
-    .unwrap();
+    let d = enforce(&mut doc, &p);
     let s = crate::policy::report::sarif(&d, "config.json", &text);
     assert_eq!(s["version"], "2.1.0");
     let results = s["runs"][0]["results"].as_array().unwrap();
