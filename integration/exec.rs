@@ -124,17 +124,29 @@ fn exec_keeps_seccomp_and_landlock() {
         "rules": {"pathBeneath": [{"allowedAccess": ["write_file", "make_reg"], "paths": ["/tmp"]}]}
     });
     running(&mut b);
-    let (code, out, err) = exec(&b, &[&b.id, "sh", "-c",
-        "grep ^Seccomp: /proc/self/status; mkdir /tmp/d 2>&1; sh -c 'echo x > /etc/f' 2>&1; echo ok > /tmp/f && echo tmp-ok; true"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("Seccomp:\t2") && out.contains("Input/output error"),
-        "{out}"
-    );
-    assert!(
-        out.contains("Permission denied") && out.contains("tmp-ok"),
-        "{out}"
-    );
+    let probe = "grep ^Seccomp: /proc/self/status; mkdir /tmp/d 2>&1; sh -c 'echo x > /etc/f' 2>&1; echo ok > /tmp/f && echo tmp-ok; true";
+    // A manager's process JSON knows nothing of process.landlock: the domain still binds it.
+    let proc_json = b.path().join("process.json");
+    let mut process = b.config["process"].clone();
+    process["args"] = serde_json::json!(["sh", "-c", probe]);
+    process["noNewPrivileges"] = false.into();
+    process.as_object_mut().unwrap().remove("landlock");
+    std::fs::write(&proc_json, process.to_string()).unwrap();
+    for args in [
+        vec![b.id.as_str(), "sh", "-c", probe],
+        vec!["--process", proc_json.to_str().unwrap(), &b.id],
+    ] {
+        let (code, out, err) = exec(&b, &args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(
+            out.contains("Seccomp:\t2") && out.contains("Input/output error"),
+            "{args:?}: {out}"
+        );
+        assert!(
+            out.contains("Permission denied") && out.contains("tmp-ok"),
+            "{args:?}: {out}"
+        );
+    }
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
 }
 

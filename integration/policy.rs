@@ -343,7 +343,7 @@ fn spec_for_sealed_runs_under_sealed() {
 }
 
 #[test]
-fn exec_beyond_the_containers_profile_is_refused() {
+fn exec_is_judged_by_the_containers_profile() {
     let (mut b, audit) = profile_bundle("pol-exec", "restricted", "sleep 100");
     b.script("sleep 100");
     let o = b.palisade(&["run", "-d", &b.id]);
@@ -354,18 +354,37 @@ fn exec_beyond_the_containers_profile_is_refused() {
         let o = b.palisade(&full);
         (o.status.code().unwrap_or(-1), stdout(&o), stderr(&o))
     };
+    let status = "grep -E '^(CapBnd|NoNewPrivs|Seccomp):' /proc/self/status";
+    let want = "CapBnd:\t0000000000000400\nNoNewPrivs:\t1\nSeccomp:\t2\n";
     let (code, out, err) = exec(&[&b.id, "id", "-u"]);
     assert_eq!((code, out.trim()), (0, "65534"), "{err}");
-    let (code, _, err) = exec(&["--cap", "CAP_SYS_ADMIN", &b.id, "true"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("[capabilities] CAP_SYS_ADMIN"), "{err}");
+    // restricted hardens capabilities: an extra one asked for is dropped, as at create.
+    let (code, out, err) = exec(&["--cap", "CAP_SYS_ADMIN", &b.id, "sh", "-c", status]);
+    assert_eq!((code, out.as_str()), (0, want), "{err}");
+    // What a manager passes: the container's process as the config first had it (here
+    // with NET_RAW and without no_new_privs or Landlock), hardened the same way.
+    let mut process = b.config["process"].clone();
+    process["args"] = json!(["sh", "-c", status]);
+    process["noNewPrivileges"] = json!(false);
+    process.as_object_mut().unwrap().remove("landlock");
+    for set in ["bounding", "effective", "permitted"] {
+        process["capabilities"][set] = json!(["CAP_NET_BIND_SERVICE", "CAP_NET_RAW"]);
+    }
+    let file = b.path().join("process.json");
+    std::fs::write(&file, process.to_string()).unwrap();
+    let (code, out, err) = exec(&["--process", file.to_str().unwrap(), &b.id]);
+    assert_eq!((code, out.as_str()), (0, want), "{err}");
+    // restricted refuses root: an exec as root is refused, not hardened.
     let (code, _, err) = exec(&["--user", "0", &b.id, "true"]);
     assert_eq!(code, 1);
     assert!(err.contains("[run-as-non-root]"), "{err}");
     let records = audit_records(&audit);
-    let execs: Vec<_> = records.iter().filter(|r| r["command"] == "exec").collect();
-    assert_eq!(execs.len(), 3);
-    assert_eq!(execs[1]["decision"], "refused");
+    let execs: Vec<_> = records
+        .iter()
+        .filter(|r| r["command"] == "exec")
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(execs, ["allowed", "hardened", "hardened", "refused"]);
     let o = b.palisade(&["delete", "--force", &b.id]);
     assert!(o.status.success(), "{}", stderr(&o));
     b.assert_nothing_left();

@@ -654,18 +654,31 @@ pub struct ExecRequest<'a> {
     pub ignore_paused: bool,
 }
 
-fn exec_process(
-    base: &crate::spec::Process,
-    p: ExecProcess,
-) -> Result<crate::spec::Process, Error> {
+/// Makes `doc`'s process the one `exec` runs: a process JSON (`--process`, as the managers
+/// pass), or the container's own process with the command line's overrides. The result is
+/// planned and checked like a config, so one parser validates both.
+fn exec_process(doc: &mut serde_json::Value, p: ExecProcess) -> Result<(), Error> {
+    use serde_json::{json, Value};
     let bad = |why: String| step_err("exec", why);
     match p {
         ExecProcess::File(path) => {
             let text = fs::read(&path)
                 .map_err(|e| bad(format!("read --process {}: {e}", path.display())))?;
-            let oci: oci_spec::runtime::Process = serde_json::from_slice(&text)
+            let mut value: Value = serde_json::from_slice(&text)
                 .map_err(|e| bad(format!("parse --process {}: {e}", path.display())))?;
-            Ok(spec::process_from(&oci)?)
+            serde_json::from_value::<oci_spec::runtime::Process>(value.clone())
+                .map_err(|e| bad(format!("parse --process {}: {e}", path.display())))?;
+            // The container's Landlock domain binds every process in it: a manager's exec
+            // process does not know process.landlock, so it keeps the container's, with
+            // the no_new_privs Landlock needs (landlock_restrict_self(2)).
+            if value.get("landlock").is_none() {
+                if let Some(l) = doc["process"].get("landlock").cloned() {
+                    value["landlock"] = l;
+                    value["noNewPrivileges"] = true.into();
+                }
+            }
+            doc["process"] = value;
+            Ok(())
         }
         ExecProcess::Args {
             args,
@@ -680,38 +693,43 @@ fn exec_process(
             if args.is_empty() {
                 return Err(bad("no command given".into()));
             }
-            let mut p = base.clone();
-            p.args = args;
-            for e in env {
-                if !e.contains('=') {
-                    return Err(bad(format!("--env {e:?} is not KEY=VALUE")));
-                }
-                let key = e.split('=').next().unwrap_or_default().to_owned();
-                p.env
-                    .retain(|old| old.split('=').next() != Some(key.as_str()));
-                p.env.push(e);
+            if !doc["process"].is_object() {
+                return Err(bad("the container's config has no process".into()));
             }
+            let p = &mut doc["process"];
+            p["args"] = json!(args);
+            let mut envs: Vec<Value> = p["env"].as_array().cloned().unwrap_or_default();
+            for e in env {
+                let Some((key, _)) = e.split_once('=') else {
+                    return Err(bad(format!("--env {e:?} is not KEY=VALUE")));
+                };
+                envs.retain(|old| {
+                    old.as_str().and_then(|o| o.split_once('=')).map(|(k, _)| k) != Some(key)
+                });
+                envs.push(e.into());
+            }
+            p["env"] = envs.into();
             if let Some(c) = cwd {
                 if !c.is_absolute() {
                     return Err(bad(format!("--cwd {} is not absolute", c.display())));
                 }
-                p.cwd = c;
+                p["cwd"] = c.to_string_lossy().into_owned().into();
             }
             if let Some(u) = user {
                 let (uid, gid) = u
                     .split_once(':')
                     .map_or((u.as_str(), None), |(a, b)| (a, Some(b)));
-                p.uid = uid
-                    .parse()
-                    .map_err(|_| bad(format!("--user {u:?}: uid[:gid] must be numbers")))?;
+                let num = |s: &str| {
+                    s.parse::<u32>()
+                        .map_err(|_| bad(format!("--user {u:?}: uid[:gid] must be numbers")))
+                };
+                p["user"]["uid"] = num(uid)?.into();
                 if let Some(g) = gid {
-                    p.gid = g
-                        .parse()
-                        .map_err(|_| bad(format!("--user {u:?}: uid[:gid] must be numbers")))?;
+                    p["user"]["gid"] = num(g)?.into();
                 }
             }
             if !additional_gids.is_empty() {
-                p.additional_gids = additional_gids;
+                p["user"]["additionalGids"] = json!(additional_gids);
             }
             for c in caps {
                 let name = if c.starts_with("CAP_") {
@@ -719,22 +737,24 @@ fn exec_process(
                 } else {
                     format!("CAP_{c}")
                 };
-                let cap: caps::Capability = name
-                    .parse()
+                name.parse::<caps::Capability>()
                     .map_err(|_| bad(format!("--cap {c}: unknown capability")))?;
-                for set in [
-                    &mut p.caps.bounding,
-                    &mut p.caps.effective,
-                    &mut p.caps.permitted,
-                ] {
-                    if !set.contains(&cap) {
-                        set.push(cap);
+                for set in ["bounding", "effective", "permitted"] {
+                    let list = &mut p["capabilities"][set];
+                    if !list.is_array() {
+                        *list = json!([]);
+                    }
+                    let list = list.as_array_mut().expect("made an array above");
+                    if !list.iter().any(|v| v.as_str() == Some(name.as_str())) {
+                        list.push(name.clone().into());
                     }
                 }
             }
-            p.no_new_privileges |= no_new_privs;
-            p.terminal = tty;
-            Ok(p)
+            if no_new_privs {
+                p["noNewPrivileges"] = true.into();
+            }
+            p["terminal"] = tty.into();
+            Ok(())
         }
     }
 }
@@ -772,9 +792,9 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
         c.record.bundle.join("config.json")
     };
     let doc = spec::read_document(&config)?;
-    let mut plan = spec::plan_document(&doc.value, &c.record.bundle, Rootfs::MustExist)?;
-    plan.process = exec_process(&plan.process, req.process)?;
-    check_exec(&c, &doc.bytes, plan.clone())?;
+    let mut value = doc.value.clone();
+    exec_process(&mut value, req.process)?;
+    let mut plan = check_exec(&c, &doc.bytes, &mut value)?;
     match (&req.console, plan.process.terminal) {
         (None, true) => {
             return Err(step_err(
@@ -864,8 +884,14 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
 }
 
 /// The process `exec` would start, against the profile the container was created under
-/// (CIS Docker Benchmark 5.23, 5.24). exec never hardens: asking for more is refused.
-fn check_exec(c: &Container, config: &[u8], plan: spec::Plan) -> Result<(), Error> {
+/// (CIS Docker Benchmark 5.23, 5.24), with the same actions as at create: what the profile
+/// hardens is hardened (a manager's exec process repeats the container's unhardened
+/// process), what it refuses is refused. Returns the plan that runs.
+fn check_exec(
+    c: &Container,
+    config: &[u8],
+    doc: &mut serde_json::Value,
+) -> Result<spec::Plan, Error> {
     let op = Operator::from_environment().map_err(PolicyError::from)?;
     let profile = policy::Profile::load(
         c.record.profile.as_deref().unwrap_or(&op.profile),
@@ -880,7 +906,9 @@ fn check_exec(c: &Container, config: &[u8], plan: spec::Plan) -> Result<(), Erro
         .unwrap_or(Mode::Enforce);
     let log = audit::Log::open(&op.audit_log)
         .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
-    let decision = policy::decide_exec(plan, &profile, mode, &RealHost);
+    let planner =
+        |v: &serde_json::Value| spec::plan_document(v, &c.record.bundle, Rootfs::MustExist);
+    let decision = policy::decide(doc, &profile, mode, &RealHost, Scope::Process, &planner)?;
     announce(&decision);
     let refused = decision.verdict == Verdict::Refused;
     let entry = audit::Entry {
@@ -897,7 +925,7 @@ fn check_exec(c: &Container, config: &[u8], plan: spec::Plan) -> Result<(), Erro
     if refused {
         return Err(Error::Refused(decision.refusal()));
     }
-    Ok(())
+    Ok(decision.plan)
 }
 
 /// runc's pause: freezes every process of the container.

@@ -261,26 +261,6 @@ pub fn decide(
     Ok(decision)
 }
 
-/// The process rules of `profile` against an `exec`'s plan. Nothing is hardened: an exec
-/// that asks for more than the profile allows is refused in enforce mode.
-pub fn decide_exec(plan: Plan, profile: &Profile, mode: Mode, host: &dyn Host) -> Decision {
-    let violations = evaluate(&plan, profile, host, Scope::Process);
-    let refused = mode == Mode::Enforce && !violations.is_empty();
-    Decision {
-        profile: profile.name.clone(),
-        mode,
-        verdict: if refused {
-            Verdict::Refused
-        } else {
-            Verdict::Allowed
-        },
-        remaining: if refused { violations.clone() } else { vec![] },
-        violations,
-        hardened: vec![],
-        plan,
-    }
-}
-
 /// Makes `doc` pass `profile` with every rule's fix (`spec --profile`): rules that a
 /// profile would only refuse are fixed here too, since a new config surprises nobody.
 pub fn conform(
@@ -318,7 +298,7 @@ pub fn fuzz_one(data: &[u8]) {
                 {
                     let _ = decision.refusal();
                     let _ = report::sarif(&decision, "config.json", "");
-                    let _ = decide_exec(decision.plan, &p, mode, &RealHost);
+                    let _ = decide(&mut d, &p, mode, &RealHost, Scope::Process, &planner);
                 }
             }
             let _ = conform(&mut doc.clone(), &p, &RealHost, &planner);

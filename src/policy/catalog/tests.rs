@@ -417,25 +417,55 @@ fn landlock_hardening_confines_writes_to_writable_mounts() {
     assert!(!paths.contains(&"/sys".to_string()));
 }
 
+/// exec is judged on the process rules alone (it joins the container's namespaces), with
+/// the actions create has: hardened where the profile hardens, refused where it refuses.
 #[test]
-fn exec_checks_process_rules_only() {
-    let doc = passing();
-    let mut plan = planner(&doc).unwrap();
-    plan.namespaces.clear(); // exec joins by path: container rules must not fire
-    plan.process
+fn exec_hardens_and_refuses_like_create_on_process_rules_only() {
+    let exec_doc = |uid: u32| {
+        let mut doc = passing();
+        let p = &mut doc["process"];
+        p["capabilities"]["bounding"]
+            .as_array_mut()
+            .unwrap()
+            .push("CAP_SYS_ADMIN".into());
+        p["noNewPrivileges"] = false.into();
+        p["user"]["uid"] = uid.into();
+        p.as_object_mut().unwrap().remove("landlock");
+        let l = doc["linux"].as_object_mut().unwrap();
+        l.remove("uidMappings");
+        l.remove("gidMappings");
+        l["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "user" && n["type"] != "network");
+        doc
+    };
+    let decide = |doc: &mut Value| {
+        let p = Profile::builtin("restricted").unwrap();
+        policy::decide(doc, &p, Mode::Enforce, &FakeHost, Scope::Process, &planner).unwrap()
+    };
+
+    let mut doc = exec_doc(1000);
+    let d = decide(&mut doc);
+    assert_eq!(d.verdict, Verdict::Hardened, "{:?}", d.remaining);
+    let hardened: Vec<_> = d
+        .hardened
+        .iter()
+        .map(|h| h.split(']').next().unwrap())
+        .collect();
+    assert_eq!(hardened, ["[capabilities", "[no-new-privileges"]);
+    assert!(d.plan.process.no_new_privileges);
+    assert!(!d
+        .plan
+        .process
         .caps
         .bounding
-        .push(caps::Capability::CAP_SYS_ADMIN);
-    plan.process.uid = 0;
-    plan.uid_mappings.clear();
-    let d = policy::decide_exec(
-        plan,
-        &Profile::builtin("restricted").unwrap(),
-        Mode::Enforce,
-        &FakeHost,
-    );
+        .contains(&caps::Capability::CAP_SYS_ADMIN));
+
+    let mut doc = exec_doc(0);
+    let d = decide(&mut doc);
     let ids: Vec<_> = d.remaining.iter().map(|v| v.rule.id).collect();
-    assert_eq!(ids, ["capabilities", "run-as-non-root"]);
+    assert_eq!(ids, ["run-as-non-root"]);
     assert_eq!(d.verdict, Verdict::Refused);
 }
 
