@@ -13,8 +13,12 @@ use crate::support::BIN;
 /// containerd with a config of its own (`extra` is appended to it), on a private socket,
 /// root and state; palisade's operator config comes through the environment, which
 /// containerd passes to the shim and the shim to palisade.
-pub fn start_containerd(name: &'static str, top: &str, extra: &str) -> Daemon {
-    let dir = daemon::test_dir(name);
+pub fn start_containerd(
+    dir: tempfile::TempDir,
+    name: &'static str,
+    top: &str,
+    extra: &str,
+) -> Daemon {
     let p = dir.path();
     let config = format!(
         "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n{top}\
@@ -52,6 +56,7 @@ struct Ctr {
 impl Ctr {
     fn new(name: &'static str) -> Ctr {
         let d = start_containerd(
+            daemon::test_dir(name),
             name,
             "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
             "",
