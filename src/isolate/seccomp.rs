@@ -183,9 +183,11 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     // Syscalls newer than the profile answer ENOSYS rather than the default error, so that
     // programs fall back to older calls (runc does the same). Only syscalls this libseccomp
     // knows can be named; any newer still get the default action.
+    // A default of ENOSYS already is that answer (podman's profile), and libseccomp
+    // refuses rules whose action equals the default.
     if !matches!(
         default,
-        ScmpAction::Allow | ScmpAction::Log | ScmpAction::Notify
+        ScmpAction::Allow | ScmpAction::Log | ScmpAction::Notify | ScmpAction::Errno(libc::ENOSYS)
     ) {
         if let Some(&max) = named.keys().next_back() {
             for nr in max + 1..max + 512 {
@@ -295,6 +297,22 @@ mod tests {
         assert_eq!(f.rules, 4);
         assert_eq!(f.skipped, vec!["no_such_call_xyz"]);
         assert!(f.bpf.len() >= 8 * 10);
+    }
+
+    /// podman's default profile: every unlisted call answers ENOSYS.
+    #[test]
+    fn a_default_of_enosys_compiles() {
+        let f = compile(&seccomp(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 38,
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [
+                {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["bdflush"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}
+            ]
+        })))
+        .unwrap();
+        assert_eq!(f.rules, 3);
     }
 
     #[test]
