@@ -326,7 +326,7 @@ fn memory_limit_is_visible_inside() {
 #[test]
 fn pause_and_resume_freeze_the_task() {
     let c = Ctr::new("ctrd-pause");
-    let counter = "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done";
+    let counter = "i=0; while true; do i=$((i+1)); echo $i > /tmp/c.new; mv /tmp/c.new /tmp/count; sleep 0.05; done";
     let (code, _, err) = c.run(&["-d"], "p", &["/bin/sh", "-c", counter]);
     assert_eq!(code, 0, "{err}");
     c.wait_status("p", "RUNNING");
