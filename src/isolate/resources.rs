@@ -89,8 +89,45 @@ fn pids(r: &LinuxResources, out: &mut Vec<Write>) {
     }
 }
 
+/// Zero means "not set" for these fields, as in runc's libcontainer/cgroups: Docker and
+/// the CRI send a zero for every limit the user left alone, and writing it would fail
+/// (blkio.weight 0 is out of range) or starve the container (pids.max 0).
+fn without_zeroes(r: &LinuxResources) -> LinuxResources {
+    fn nz<T: PartialEq + Default>(v: Option<T>) -> Option<T> {
+        v.filter(|v| *v != T::default())
+    }
+    let mut r = r.clone();
+    if let Some(mut m) = r.memory().clone() {
+        let (limit, swap, reservation) = (m.limit(), m.swap(), m.reservation());
+        m.set_limit(nz(limit))
+            .set_swap(nz(swap))
+            .set_reservation(nz(reservation));
+        r.set_memory(Some(m));
+    }
+    if let Some(mut c) = r.cpu().clone() {
+        let (shares, period, quota) = (c.shares(), c.period(), c.quota());
+        let (rt_period, rt_runtime) = (c.realtime_period(), c.realtime_runtime());
+        c.set_shares(nz(shares))
+            .set_period(nz(period))
+            .set_quota(nz(quota))
+            .set_realtime_period(nz(rt_period))
+            .set_realtime_runtime(nz(rt_runtime));
+        r.set_cpu(Some(c));
+    }
+    if let Some(mut b) = r.block_io().clone() {
+        let (weight, leaf) = (b.weight(), b.leaf_weight());
+        b.set_weight(nz(weight)).set_leaf_weight(nz(leaf));
+        r.set_block_io(Some(b));
+    }
+    if r.pids().is_some_and(|p| p.limit() == 0) {
+        r.set_pids(None);
+    }
+    r
+}
+
 /// cgroup v1 files, in the order they must be written.
 pub fn v1_writes(r: &LinuxResources) -> Result<Vec<Write>, ResourceError> {
+    let r = &without_zeroes(r);
     let mut out = Vec::new();
     if let Some(m) = r.memory() {
         if m.kernel().is_some() {
@@ -275,6 +312,7 @@ pub fn blkio_to_io_weight(w: u16) -> u64 {
 
 /// cgroup v2 files, in the order they must be written.
 pub fn v2_writes(r: &LinuxResources) -> Result<Vec<Write>, ResourceError> {
+    let r = &without_zeroes(r);
     let mut out = Vec::new();
     if let Some(m) = r.memory() {
         for (set, field) in [
@@ -569,12 +607,25 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    /// What Docker sends for a container without limits: zeroes, which mean "not set".
+    #[test]
+    fn zeroes_are_not_limits() {
+        let r = res(serde_json::json!({
+            "memory": {"limit": 0, "reservation": 0, "swap": 0},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimePeriod": 0, "realtimeRuntime": 0},
+            "blockIO": {"weight": 0, "leafWeight": 0},
+            "pids": {"limit": 0}
+        }));
+        assert!(v1_writes(&r).unwrap().is_empty());
+        assert!(v2_writes(&r).unwrap().is_empty());
+    }
+
     #[test]
     fn v1_mapping() {
         let r = res(serde_json::json!({
             "memory": {"limit": 1048576, "swap": 2097152, "disableOOMKiller": true},
             "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
-            "pids": {"limit": 0},
+            "pids": {"limit": -1},
             "blockIO": {"weight": 300, "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1000}]}
         }));
         let v: Vec<(String, String)> = v1_writes(&r)
