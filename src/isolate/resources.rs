@@ -99,9 +99,12 @@ fn without_zeroes(r: &LinuxResources) -> LinuxResources {
     let mut r = r.clone();
     if let Some(mut m) = r.memory().clone() {
         let (limit, swap, reservation) = (m.limit(), m.swap(), m.reservation());
+        let (kernel, kernel_tcp) = (m.kernel(), m.kernel_tcp());
         m.set_limit(nz(limit))
             .set_swap(nz(swap))
-            .set_reservation(nz(reservation));
+            .set_reservation(nz(reservation))
+            .set_kernel(nz(kernel))
+            .set_kernel_tcp(nz(kernel_tcp));
         r.set_memory(Some(m));
     }
     if let Some(mut c) = r.cpu().clone() {
@@ -611,7 +614,7 @@ mod tests {
     #[test]
     fn zeroes_are_not_limits() {
         let r = res(serde_json::json!({
-            "memory": {"limit": 0, "reservation": 0, "swap": 0},
+            "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0},
             "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimePeriod": 0, "realtimeRuntime": 0},
             "blockIO": {"weight": 0, "leafWeight": 0},
             "pids": {"limit": 0}
