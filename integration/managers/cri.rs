@@ -192,7 +192,6 @@ impl Drop for Cri {
             .args(["link", "del", &self.bridge])
             .stderr(std::process::Stdio::null())
             .status();
-        daemon::remove_cgroup_parent(&format!("{}/pod", self.cgroup_parent));
         daemon::remove_cgroup_parent(&self.cgroup_parent);
     }
 }

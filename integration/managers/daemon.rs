@@ -145,6 +145,17 @@ impl Drop for Daemon {
                 Ok(None) => std::thread::sleep(Duration::from_millis(50)),
             }
         }
+        // What outlives a daemon by design (containerd's shims) must not outlive a failed
+        // test: any process naming the test's directory, and what runs in its cgroups.
+        let dir = self.path().to_string_lossy().into_owned();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&dir) {
+                if let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+        }
         if std::thread::panicking() {
             eprintln!("--- {} log ---\n{}", self.name, self.log());
         }
@@ -188,12 +199,40 @@ pub fn cgroups_below(parent: &str) -> Vec<PathBuf> {
     out
 }
 
-/// Removes the (empty) cgroup directory `parent` a manager made above its containers.
+/// Removes the cgroup subtree `parent` a manager made above its containers, killing what
+/// a failed test left running in it.
 pub fn remove_cgroup_parent(parent: &str) {
-    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        let _ = std::fs::remove_dir(h.path().join(parent.trim_start_matches('/')));
+    use nix::sys::signal::{kill, Signal};
+    for pid in pids_in_cgroups_matching(&format!("{}/", parent.trim_end_matches('/'))) {
+        if let Ok(pid) = pid.parse::<i32>() {
+            let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        }
     }
-    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(parent.trim_start_matches('/')));
+    let mut roots = vec![PathBuf::from("/sys/fs/cgroup")];
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        roots.push(h.path());
+    }
+    fn remove_tree(dir: &Path) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove_tree(&e.path());
+                }
+            }
+        }
+        for _ in 0..50 {
+            if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    for r in roots {
+        let p = r.join(parent.trim_start_matches('/'));
+        if p.is_dir() && p != r {
+            remove_tree(&p);
+        }
+    }
 }
 
 pub fn text(o: &Output) -> (i32, String, String) {
