@@ -97,7 +97,7 @@ fn without_zeroes(r: &LinuxResources) -> LinuxResources {
         v.filter(|v| *v != T::default())
     }
     let mut r = r.clone();
-    if let Some(mut m) = r.memory().clone() {
+    if let Some(mut m) = *r.memory() {
         let (limit, swap, reservation) = (m.limit(), m.swap(), m.reservation());
         let (kernel, kernel_tcp) = (m.kernel(), m.kernel_tcp());
         m.set_limit(nz(limit))
