@@ -17,6 +17,15 @@ struct Podman {
 
 impl Podman {
     fn new(name: &str) -> Podman {
+        let op = palisade::policy::select::Operator::from_environment().unwrap();
+        assert!(
+            op.profile == "baseline"
+                && matches!(op.mode, None | Some(palisade::policy::Mode::Enforce)),
+            "the podman tests expect this machine's operator profile to be baseline, enforced \
+             (conmon passes palisade no environment), not {} {:?}",
+            op.profile,
+            op.mode
+        );
         let dir = daemon::test_dir(name);
         // No CAP_SYS_RESOURCE on these machines: podman's default nofile of 1048576 would
         // fail with any runtime.
