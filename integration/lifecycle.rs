@@ -175,3 +175,34 @@ fn failing_poststop_only_warns() {
     );
     b.assert_nothing_left();
 }
+
+/// `runc spec`'s own default config runs as runc runs it: its ambient capabilities come
+/// without inheritable ones (CVE-2022-29162), so the kernel cannot raise them; runc and
+/// crun skip them, and so does palisade.
+#[test]
+fn runc_specs_default_config_runs() {
+    let mut b = Bundle::new("lc-runcspec");
+    let gen = b.path().join("runc-spec");
+    std::fs::create_dir(&gen).unwrap();
+    let o = std::process::Command::new("runc")
+        .args(["spec", "--bundle"])
+        .arg(&gen)
+        .output()
+        .expect("runc (scripts/deps.sh --tests installs it)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(gen.join("config.json")).unwrap()).unwrap();
+    assert!(config["process"]["capabilities"]["inheritable"].is_null());
+    config["process"]["terminal"] = false.into();
+    config["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(format!("PALISADE_TEST_MARK={}", b.id).into());
+    b.config = config;
+    let out = b.probe("grep -E '^Cap(Inh|Eff|Amb):' /proc/self/status");
+    assert_eq!(
+        out,
+        "CapInh:\t0000000000000000\nCapEff:\t0000000020000420\nCapAmb:\t0000000000000000\n"
+    );
+    b.assert_nothing_left();
+}

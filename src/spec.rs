@@ -797,7 +797,7 @@ pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError
             ));
         }
     }
-    let caps = match p.capabilities() {
+    let mut caps = match p.capabilities() {
         None => CapSets::default(),
         Some(c) => CapSets {
             bounding: capset(c.bounding())?,
@@ -807,6 +807,13 @@ pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError
             ambient: capset(c.ambient())?,
         },
     };
+    // The kernel raises an ambient capability only if it is permitted and inheritable
+    // (capabilities(7)); runc and crun skip the others without an error, and `runc spec`
+    // lists ambient capabilities with an empty inheritable set (CVE-2022-29162). Skipping
+    // one grants less, never more.
+    let (permitted, inheritable) = (caps.permitted.clone(), caps.inheritable.clone());
+    caps.ambient
+        .retain(|c| permitted.contains(c) && inheritable.contains(c));
     let mut rlimits = Vec::new();
     for (i, r) in p
         .rlimits()
