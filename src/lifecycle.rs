@@ -401,7 +401,8 @@ fn compile_filter(plan: &spec::Plan) -> Result<Option<seccomp::Filter>, Error> {
     let Some(s) = &plan.seccomp else {
         return Ok(None);
     };
-    let f = seccomp::compile(s)?;
+    let f =
+        crate::isolate::seccomp_cache::compile(Path::new(crate::isolate::seccomp_cache::DIR), s)?;
     let unexpected: Vec<&str> = f
         .skipped
         .iter()

@@ -18,5 +18,6 @@ pub mod resolve;
 pub mod resources;
 pub mod rootfs;
 pub mod seccomp;
+pub mod seccomp_cache;
 pub mod stats;
 pub mod userns;
