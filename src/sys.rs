@@ -115,6 +115,62 @@ pub fn open_tree_fd(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> 
     owned(unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) })
 }
 
+/// fsopen(2): a filesystem context for `fstype`, to configure with fsconfig.
+pub fn fsopen(fstype: &CStr) -> io::Result<OwnedFd> {
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    // SAFETY: `fstype` is a valid C string; the kernel keeps no pointer to it.
+    owned(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) })
+}
+
+/// fsconfig(FSCONFIG_SET_STRING) of `key` to `value` on a filesystem context.
+pub fn fsconfig_set_string(ctx: BorrowedFd<'_>, key: &CStr, value: &CStr) -> io::Result<()> {
+    const FSCONFIG_SET_STRING: libc::c_uint = 1;
+    // SAFETY: key and value are valid C strings, copied by the kernel during the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            ctx.as_raw_fd(),
+            FSCONFIG_SET_STRING,
+            key.as_ptr(),
+            value.as_ptr(),
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// fsconfig(FSCONFIG_CMD_CREATE), then fsmount(2): a detached mount of the configured
+/// filesystem with the MOUNT_ATTR_* flags `attrs`.
+pub fn fsmount(ctx: BorrowedFd<'_>, attrs: u64) -> io::Result<OwnedFd> {
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    // SAFETY: FSCONFIG_CMD_CREATE takes no pointers (NULL key and value).
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            ctx.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    // SAFETY: fsmount takes the context descriptor and two integer flag words.
+    owned(unsafe { libc::syscall(libc::SYS_fsmount, ctx.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })
+}
+
+/// openat(2) with O_PATH|O_NOFOLLOW of `name`, a plain name, in the directory at `dir`.
+pub fn open_path_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a valid C string; the returned descriptor is ours.
+    owned(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    } as libc::c_long)
+}
+
 /// move_mount(2) from a detached tree to the file or directory open at `to`.
 pub fn move_mount_fd(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: both paths are empty C strings naming the descriptors themselves.
