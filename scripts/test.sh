@@ -9,6 +9,9 @@ cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo build --quiet
 cargo test --quiet -- --test-threads=2
+# The benchmark against runc and crun, two runs per row, only to keep it working: no test
+# depends on a timing (youki is left out here: building it takes minutes).
+PALISADE_BENCH_YOUKI=0 bash scripts/bench.sh 2
 # The fuzz target over the config parser and the policy engine, briefly, to keep it working.
 bash scripts/fuzz.sh "${PALISADE_FUZZ_SECONDS:-30}"
 # The cgroup v2 lane: a pure-v2 kernel under QEMU runs the cgroup tests again.
