@@ -302,11 +302,7 @@ fn run_and_exec_with_a_terminal() {
 #[test]
 fn memory_limit_is_visible_inside() {
     let c = Ctr::new("ctrd-mem");
-    let file = if palisade::isolate::cgroups::is_v2_unified() {
-        "/sys/fs/cgroup/memory.max"
-    } else {
-        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
-    };
+    let file = daemon::memory_limit_file();
     // ctr's spec mounts no cgroupfs: ask for one, read-only.
     let (code, out, err) = c.run(
         &[

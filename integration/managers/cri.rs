@@ -253,11 +253,7 @@ fn pod_and_container_with_exec_and_live_update() {
         "{cg}"
     );
 
-    let limit = if palisade::isolate::cgroups::is_v2_unified() {
-        "/sys/fs/cgroup/memory.max"
-    } else {
-        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
-    };
+    let limit = daemon::memory_limit_file();
     let (code, out, err) = c.exec(&ctr, &format!("cat {limit}; hostname; exit 5"));
     assert_eq!((code, out.as_str()), (5, "67108864\npod\n"), "{err}");
     c.ok(

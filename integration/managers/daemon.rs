@@ -37,6 +37,32 @@ pub fn operator_config(dir: &Path) -> PathBuf {
     path
 }
 
+/// The memory limit file as a container sees it (cgroupfs mounted at /sys/fs/cgroup).
+pub fn memory_limit_file() -> &'static str {
+    if palisade::isolate::cgroups::is_v2_unified() {
+        "/sys/fs/cgroup/memory.max"
+    } else {
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+    }
+}
+
+/// The busybox rootfs as a tar archive in `dir`, for `podman import` and `docker import`.
+pub fn rootfs_tar(dir: &Path) -> PathBuf {
+    let rootfs = dir.join("image-rootfs");
+    copy_rootfs(&rootfs);
+    let tar = dir.join("rootfs.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    tar
+}
+
 /// A copy of the busybox rootfs at `dest`.
 pub fn copy_rootfs(dest: &Path) {
     let st = Command::new("cp")

@@ -55,18 +55,7 @@ impl Docker {
                 && d.pid() > 0
         });
         let docker = Docker { d, cgroup_parent };
-        let rootfs = docker.d.path().join("image-rootfs");
-        daemon::copy_rootfs(&rootfs);
-        let tar = docker.d.path().join("rootfs.tar");
-        let st = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(st.success());
+        let tar = daemon::rootfs_tar(docker.d.path());
         docker.ok(&["import", tar.to_str().unwrap(), IMAGE]);
         docker
     }
@@ -164,11 +153,7 @@ fn detached_with_exec_terminal_pause_update_and_stop() {
         "-c",
         LOOP,
     ]);
-    let limit = if palisade::isolate::cgroups::is_v2_unified() {
-        "/sys/fs/cgroup/memory.max"
-    } else {
-        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
-    };
+    let limit = daemon::memory_limit_file();
     let (code, out, err) = d.run(&[
         "exec",
         "life",

@@ -80,17 +80,7 @@ impl Podman {
 
     /// The busybox rootfs as an image, through `podman import`.
     fn import(&self) {
-        let rootfs = self.rootfs("image-rootfs");
-        let tar = self.path().join("rootfs.tar");
-        let st = Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(st.success());
+        let tar = daemon::rootfs_tar(self.path());
         self.ok(&["import", "-q", tar.to_str().unwrap(), self.image]);
     }
 
@@ -181,11 +171,7 @@ fn imported_image_with_exec_terminal_and_memory_limit() {
         "-c",
         LOOP,
     ]);
-    let limit = if palisade::isolate::cgroups::is_v2_unified() {
-        "/sys/fs/cgroup/memory.max"
-    } else {
-        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
-    };
+    let limit = daemon::memory_limit_file();
     let (code, out, err) = p.run(&[
         "exec",
         "m",
