@@ -1,8 +1,8 @@
 //! Compiled seccomp filters, kept by content hash. libseccomp takes about 12 ms to turn a
 //! ~360-rule profile into BPF, more than the rest of `create`; the same profile runs for
 //! most containers. The key covers everything the BPF depends on (the filter as given,
-//! palisade's and libseccomp's versions, the kernel and the native architecture), so a hit
-//! is exactly what compiling would give.
+//! palisade's version and binary, libseccomp's version, the kernel and the native
+//! architecture), so a hit is exactly what compiling would give.
 //!
 //! The cache directory is trusted only when it is a real directory owned by us (root) and
 //! writable by nobody else, and each entry only when it is a regular file of ours with the
@@ -50,9 +50,14 @@ fn key(s: &LinuxSeccomp) -> Option<String> {
     let spec = serde_json::to_vec(s).ok()?;
     let v = libseccomp::ScmpVersion::current().ok()?;
     let uname = nix::sys::utsname::uname().ok()?;
+    // The binary itself (its size and modification time): a rebuilt palisade whose
+    // version did not change may compile differently.
+    let exe = fs::metadata("/proc/self/exe").ok()?;
+    let build = format!("{} {}.{}", exe.len(), exe.mtime(), exe.mtime_nsec());
     let mut h = Sha256::new();
     for part in [
         env!("CARGO_PKG_VERSION").as_bytes(),
+        build.as_bytes(),
         format!("{}.{}.{}", v.major, v.minor, v.micro).as_bytes(),
         uname.release().as_encoded_bytes(),
         format!("{:?}", libseccomp::ScmpArch::native()).as_bytes(),
@@ -64,7 +69,8 @@ fn key(s: &LinuxSeccomp) -> Option<String> {
     Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Ours, a directory (not a link to one), and writable by nobody else.
+/// Ours, of the expected kind (a directory or a regular file, never a link to one), and
+/// writable by nobody else.
 fn trusted(meta: &fs::Metadata, dir: bool) -> bool {
     let kind = if dir {
         meta.file_type().is_dir()
