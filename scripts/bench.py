@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Times palisade against runc, crun and youki in one run, interleaved and rotated (A B C D,
-B C D A, ...) so that drift on the machine hits every runtime alike, and prints median and p90 with the
+"""Times palisade against runc, crun and youki in one run, interleaved and shuffled (every
+round in another order) so that drift on the machine hits every runtime alike, and prints median and p90 with the
 ratio to crun. Run it through scripts/bench.sh, which installs the runtimes, builds
 palisade, makes the bundles' rootfs and hides the hybrid cgroup2 mount that crun 1.8
 refuses (for every runtime alike).
@@ -12,6 +12,7 @@ import concurrent.futures
 import json
 import math
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -141,19 +142,20 @@ def with_userns(c):
 
 # --- measurements --------------------------------------------------------------------
 
-def rotation(runtimes, i):
-    """The order of round i: A B C D, then B C D A, ...: no runtime always follows the same
-    one (what one leaves running, or the RCU grace period its cgroup work starts, would
-    otherwise always land on the next)."""
-    k = i % len(runtimes)
-    return runtimes[k:] + runtimes[:k]
+def round_order(runtimes, i):
+    """The order of round i: a shuffle, the same for every run of the script, so that no
+    runtime always follows the same one (what one leaves behind, youki's background work or
+    the RCU grace period its cgroup work starts, would otherwise always land on the next)."""
+    order = list(runtimes)
+    random.Random(i).shuffle(order)
+    return order
 
 
 def interleave(runtimes, n, once):
-    """Runs once(rt, i) for i in 0..n, interleaved and rotated; returns {label: [seconds]}."""
+    """Runs once(rt, i) for i in 0..n, interleaved and shuffled; returns {label: [seconds]}."""
     out = {rt.label: [] for rt in runtimes}
     for i in range(n):
-        for rt in rotation(runtimes, i):
+        for rt in round_order(runtimes, i):
             try:
                 out[rt.label].append(once(rt, i))
             except Failure as e:
@@ -177,7 +179,7 @@ def phases(runtimes, n, bundles):
     """create, start and delete of /bin/true, each timed on its own."""
     out = {p: {rt.label: [] for rt in runtimes} for p in ("create", "start", "delete")}
     for i in range(n):
-        for rt in rotation(runtimes, i):
+        for rt in round_order(runtimes, i):
             cid = rt.new_id("csd")
             try:
                 out["create"][rt.label].append(
