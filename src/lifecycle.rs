@@ -792,10 +792,11 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
     } else {
         c.record.bundle.join("config.json")
     };
-    let doc = spec::read_document(&config)?;
-    let mut value = doc.value.clone();
+    let spec::Document {
+        bytes, mut value, ..
+    } = spec::read_document(&config)?;
     exec_process(&mut value, req.process)?;
-    let mut plan = check_exec(&c, &doc.bytes, &mut value)?;
+    let mut plan = check_exec(&c, &bytes, &mut value)?;
     match (&req.console, plan.process.terminal) {
         (None, true) => {
             return Err(step_err(

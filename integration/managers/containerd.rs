@@ -86,6 +86,11 @@ impl Ctr {
         text(&self.ctr(&args))
     }
 
+    /// stdout of a ctr call whose failure does not matter (teardown).
+    fn ok_quiet(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.ctr(args).stdout).into_owned()
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let (code, out, err) = text(&self.ctr(args));
         assert_eq!(code, 0, "ctr {args:?}: {out}{err}");
@@ -170,12 +175,6 @@ impl Drop for Ctr {
             let _ = self.ctr(&["containers", "rm", id]);
         }
         daemon::remove_cgroup_parent(&self.ns);
-    }
-}
-
-impl Ctr {
-    fn ok_quiet(&self, args: &[&str]) -> String {
-        String::from_utf8_lossy(&self.ctr(args).stdout).into_owned()
     }
 }
 

@@ -58,7 +58,7 @@ impl Cri {
             conf = p.join("cni").display()
         );
         let d = start_containerd(dir, name, "", &extra);
-        let mut c = Cri {
+        let c = Cri {
             d,
             bridge,
             cgroup_parent: format!("/palisade-cri-{id}"),
@@ -67,7 +67,7 @@ impl Cri {
         c
     }
 
-    fn import_images(&mut self) {
+    fn import_images(&self) {
         let rootfs = self.d.path().join("image-rootfs");
         daemon::copy_rootfs(&rootfs);
         for (name, entrypoint) in [

@@ -42,7 +42,7 @@ impl Docker {
             "--default-runtime=palisade".into(),
         ];
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let d = Daemon::start(name, dir, &argv, &[("PALISADE_CONFIG", &op)], |d| {
+        let d = Daemon::start(name, dir, &argv, &[("PALISADE_CONFIG", &op)], |_| {
             sock.exists()
                 && Command::new(DOCKER)
                     .arg("--host")
@@ -52,7 +52,6 @@ impl Docker {
                     .stderr(Stdio::null())
                     .status()
                     .is_ok_and(|s| s.success())
-                && d.pid() > 0
         });
         let docker = Docker { d, cgroup_parent };
         let tar = daemon::rootfs_tar(docker.d.path());
