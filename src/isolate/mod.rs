@@ -19,5 +19,6 @@ pub mod resources;
 pub mod rootfs;
 pub mod seccomp;
 pub mod seccomp_cache;
+pub mod seccomp_enosys;
 pub mod stats;
 pub mod userns;

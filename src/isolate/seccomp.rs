@@ -2,7 +2,6 @@
 //! compiles the filter to BPF before anything is created, so every error surfaces at
 //! `create`; the init then loads those bytes with one seccomp(2) call.
 
-use std::collections::BTreeMap;
 use std::io::{self, IoSlice, Read, Seek};
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::str::FromStr;
@@ -12,6 +11,7 @@ use libseccomp::{
 };
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccompOperator as Op};
 
+use super::seccomp_enosys::{self, Highest};
 use crate::sys;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,9 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     let mut ctx = ScmpFilterContext::new_filter(default).map_err(lib)?;
     // palisade sets no_new_privs itself, in its own step, as the spec asks.
     ctx.set_ctl_nnp(false).map_err(lib)?;
+    // The filter's architectures: the native one, which libseccomp always includes, and
+    // those listed.
+    let mut arches = vec![ScmpArch::native()];
     for (i, a) in s
         .architectures()
         .as_deref()
@@ -108,6 +111,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
         let arch = ScmpArch::from_str(&name)
             .map_err(|_| invalid(format!("architectures[{i}]"), format!("unknown {name}")))?;
         ctx.add_arch(arch).map_err(lib)?;
+        arches.push(arch);
     }
     let mut flags = 0;
     for (i, f) in s.flags().as_deref().unwrap_or_default().iter().enumerate() {
@@ -128,7 +132,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     let mut notify = default == ScmpAction::Notify;
     let mut rules = 0;
     let mut skipped = Vec::new();
-    let mut named: BTreeMap<i32, ()> = BTreeMap::new();
+    let mut highest = Highest::default();
     for (i, sc) in s
         .syscalls()
         .as_deref()
@@ -162,7 +166,11 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
                 skipped.push(name.clone());
                 continue;
             };
-            named.insert(i32::from(nr), ());
+            for &arch in &arches {
+                if let Ok(n) = ScmpSyscall::from_name_by_arch(name, arch) {
+                    highest.note(arch, i32::from(n));
+                }
+            }
             // A rule whose action equals the default is redundant; libseccomp refuses it.
             if act == default {
                 continue;
@@ -181,26 +189,17 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
         }
     }
     // Syscalls newer than the profile answer ENOSYS rather than the default error, so that
-    // programs fall back to older calls (runc does the same). Only syscalls this libseccomp
-    // knows can be named; any newer still get the default action.
-    // A default of ENOSYS already is that answer (podman's profile), and libseccomp
-    // refuses rules whose action equals the default.
-    if !matches!(
+    // programs fall back to older calls (runc does the same): see seccomp_enosys. Not
+    // where unnamed calls are allowed, logged, traced or handed to a listener (those
+    // decide for themselves), nor where the default already is ENOSYS (podman's profile).
+    let enosys = !matches!(
         default,
-        ScmpAction::Allow | ScmpAction::Log | ScmpAction::Notify | ScmpAction::Errno(libc::ENOSYS)
-    ) {
-        if let Some(&max) = named.keys().next_back() {
-            for nr in max + 1..max + 512 {
-                if ScmpSyscall::from(nr)
-                    .get_name_by_arch(ScmpArch::native())
-                    .is_ok()
-                {
-                    ctx.add_rule(ScmpAction::Errno(libc::ENOSYS), ScmpSyscall::from(nr))
-                        .map_err(lib)?;
-                }
-            }
-        }
-    }
+        ScmpAction::Allow
+            | ScmpAction::Log
+            | ScmpAction::Trace(_)
+            | ScmpAction::Notify
+            | ScmpAction::Errno(libc::ENOSYS)
+    );
     if notify {
         if s.listener_path().is_none() {
             return Err(invalid(
@@ -211,7 +210,11 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
         flags |= FLAG_NEW_LISTENER;
     }
     Ok(Filter {
-        bpf: export(&ctx)?,
+        bpf: if enosys {
+            seccomp_enosys::prepend(&highest, &export(&ctx)?)
+        } else {
+            export(&ctx)?
+        },
         flags,
         listener_path: s.listener_path().clone(),
         listener_metadata: s.listener_metadata().clone().unwrap_or_default(),
