@@ -16,5 +16,6 @@ mod policy;
 mod process;
 mod rootfs;
 mod seccomp;
+mod systemd;
 mod terminal;
 mod userns;

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod dbus;
 pub mod defaults;
 pub mod hooks;
 pub mod isolate;

@@ -85,6 +85,8 @@ pub struct CreateRequest<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// `--systemd-cgroup`: the cgroup is a transient systemd scope.
+    pub systemd_cgroup: bool,
 }
 
 /// Undoes a half-made create: kills the init, removes the cgroup and the state directory.
@@ -243,7 +245,11 @@ fn create_planned(
         .map(resources::plan)
         .transpose()?
         .unwrap_or_default();
-    let mut cgroup = cgroups::locate(plan.cgroups_path.as_deref(), req.id)?;
+    let mut cgroup = if req.systemd_cgroup {
+        cgroups::locate_systemd(plan.cgroups_path.as_deref(), req.id)?
+    } else {
+        cgroups::locate(plan.cgroups_path.as_deref(), req.id)?
+    };
     let record = Record {
         version: state::RECORD_VERSION,
         id: req.id.to_owned(),
@@ -277,23 +283,16 @@ fn create_planned(
     fs::write(&snapshot, serde_json::to_vec(doc).unwrap_or_default())
         .map_err(|e| step_err("state", format!("write {}: {e}", snapshot.display())))?;
 
-    let made = cgroup.create();
-    undo.cgroup = Some(cgroup.clone());
-    made?;
-    c.record.cgroup = cgroup.clone();
-    c.save()?;
-    if cgroups::is_v2_unified() {
-        let dir = cgroup.dirs.first().cloned().unwrap_or_default();
-        devfilter::attach(&dir, &plan.device_rules).map_err(|e| {
-            step_err(
-                "cgroup",
-                format!("linux.resources.devices on {}: {e}", dir.display()),
-            )
-        })?;
-    } else {
-        cgroup.apply_devices_v1(&plan.device_rules)?;
+    // cgroupfs: made and limited before the init exists. A systemd scope needs the init's
+    // pid, so it is made after the spawn, before the init may go on.
+    if cgroup.systemd_unit.is_none() {
+        let made = cgroup.create();
+        undo.cgroup = Some(cgroup.clone());
+        made?;
+        c.record.cgroup = cgroup.clone();
+        c.save()?;
+        limit(plan, &cgroup, &limits)?;
     }
-    resources::apply(&cgroup, &limits)?;
 
     let console_socket = req.console.map(Console::connect).transpose()?;
     let seccomp_listener = match filter.as_ref().and_then(|f| f.listener_path.as_ref()) {
@@ -342,6 +341,26 @@ fn create_planned(
     if namespaces::new_user_namespace(plan) {
         userns::write_maps(pending.pid, &plan.uid_mappings, &plan.gid_mappings)
             .map_err(|e| step_err("userns", e))?;
+    }
+    if cgroup.systemd_unit.is_some() {
+        // Until the scope is ours, a failure must not stop a unit of that name: it may be
+        // another container's.
+        if let Err(e) = start_scope(plan, req.id, pending.pid, &limits) {
+            pending.abort("systemd scope failed");
+            return Err(e);
+        }
+        undo.cgroup = Some(cgroup.clone());
+        let made = cgroup
+            .create()
+            .map_err(Error::from)
+            .and_then(|()| limit(plan, &cgroup, &limits));
+        undo.cgroup = Some(cgroup.clone());
+        if let Err(e) = made {
+            pending.abort("cgroup limits failed");
+            return Err(e);
+        }
+        c.record.cgroup = cgroup.clone();
+        c.save()?;
     }
     if let Err(e) = cgroup.join(pending.pid) {
         pending.abort("cgroup join failed");
@@ -392,6 +411,36 @@ fn profile_ref(p: &policy::Profile) -> String {
     } else {
         p.source.clone()
     }
+}
+
+/// linux.resources.devices and the planned limits, on the container's cgroup.
+fn limit(plan: &spec::Plan, cgroup: &Cgroup, limits: &[resources::Write]) -> Result<(), Error> {
+    if cgroups::is_v2_unified() {
+        let dir = cgroup.dirs.first().cloned().unwrap_or_default();
+        devfilter::attach(&dir, &plan.device_rules).map_err(|e| {
+            step_err(
+                "cgroup",
+                format!("linux.resources.devices on {}: {e}", dir.display()),
+            )
+        })?;
+    } else {
+        cgroup.apply_devices_v1(&plan.device_rules)?;
+    }
+    resources::apply(cgroup, limits)?;
+    Ok(())
+}
+
+/// The transient scope, with the init in it.
+fn start_scope(
+    plan: &spec::Plan,
+    id: &str,
+    pid: i32,
+    limits: &[resources::Write],
+) -> Result<(), Error> {
+    let scope = crate::isolate::systemd::parse(plan.cgroups_path.as_deref(), id)
+        .map_err(CgroupError::from)?;
+    crate::isolate::systemd::start(&scope, id, pid, limits).map_err(CgroupError::from)?;
+    Ok(())
 }
 
 /// The seccomp filter, compiled before anything exists so that a bad one fails at once.
@@ -975,6 +1024,9 @@ pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
         return Err(step_err("update", format!("container {id} is not running")));
     }
     let writes = resources::plan(r)?;
+    if let Some(unit) = &c.record.cgroup.systemd_unit {
+        crate::isolate::systemd::set_properties(unit, &writes).map_err(CgroupError::from)?;
+    }
     resources::apply(&c.record.cgroup, &writes)?;
     Ok(())
 }

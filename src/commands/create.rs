@@ -3,7 +3,7 @@ use std::path::Path;
 use crate::cli::CreateArgs;
 use crate::lifecycle::{self, Console, CreateRequest};
 
-pub fn run(root: &Path, a: &CreateArgs) -> anyhow::Result<i32> {
+pub fn run(root: &Path, a: &CreateArgs, systemd_cgroup: bool) -> anyhow::Result<i32> {
     lifecycle::create(CreateRequest {
         root,
         id: &a.id,
@@ -13,6 +13,7 @@ pub fn run(root: &Path, a: &CreateArgs) -> anyhow::Result<i32> {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        systemd_cgroup,
     })?;
     Ok(0)
 }

@@ -17,35 +17,27 @@ pub mod start;
 pub mod state;
 pub mod update;
 
+use anyhow::Context;
+
 use crate::cli::{Cli, Command};
 
 /// Runs the command; returns the process exit status.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     let root = cli.root.as_path();
-    let creates = matches!(
-        cli.command,
-        Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
-    );
-    if cli.systemd_cgroup && creates {
-        // Accepted everywhere (managers pass it to every command); creating a systemd
-        // scope comes with the isolation layer, and a silent cgroupfs fallback would put
-        // the container where the operator did not ask.
-        if !std::path::Path::new("/run/systemd/system").exists() {
-            anyhow::bail!(
-                "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use cgroupfs paths without --systemd-cgroup"
-            );
-        }
-        anyhow::bail!(
-            "--systemd-cgroup: creating transient systemd scopes is not implemented by this palisade yet"
-        );
+    // Accepted by every command (managers pass it to all of them); it matters where a
+    // cgroup is made. Without systemd that is a clear error, never a silent cgroupfs
+    // fallback that would put the container where the operator did not ask.
+    let creates = matches!(cli.command, Some(Command::Create(_) | Command::Run(_)));
+    if cli.systemd_cgroup && creates && !crate::isolate::systemd::running() {
+        return Err(crate::isolate::systemd::SystemdError::NotRunning).context("--systemd-cgroup");
     }
     match cli.command.as_ref().expect("checked by main") {
-        Command::Create(a) => create::run(root, a),
+        Command::Create(a) => create::run(root, a, cli.systemd_cgroup),
         Command::Start(a) => start::run(root, &a.id),
         Command::State(a) => state::run(root, &a.id),
         Command::Kill(a) => kill::run(root, a),
         Command::Delete(a) => delete::run(root, a),
-        Command::Run(a) => run::run(root, a),
+        Command::Run(a) => run::run(root, a, cli.systemd_cgroup),
         Command::Exec(a) => exec::run(root, a),
         Command::Pause(a) => pause::pause(root, &a.id),
         Command::Resume(a) => pause::resume(root, &a.id),

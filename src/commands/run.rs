@@ -16,7 +16,7 @@ fn wants_terminal(bundle: &Path) -> bool {
         .unwrap_or(false)
 }
 
-pub fn run(root: &Path, a: &RunArgs) -> anyhow::Result<i32> {
+pub fn run(root: &Path, a: &RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32> {
     let c = &a.create;
     let terminal = wants_terminal(&c.bundle);
     let (console, ours) = supervise::console_for(c.console_socket.as_deref(), terminal, a.detach)
@@ -37,6 +37,7 @@ pub fn run(root: &Path, a: &RunArgs) -> anyhow::Result<i32> {
         no_pivot: c.no_pivot,
         no_new_keyring: c.no_new_keyring,
         preserve_fds: c.preserve_fds,
+        systemd_cgroup,
     })?;
     let master = match ours {
         Some(sock) => Some(supervise::receive_fd(&sock).context("receive the pty master")?),

@@ -16,6 +16,8 @@ pub enum CgroupError {
     Io { path: PathBuf, source: io::Error },
     #[error("cgroupsPath {0:?}: {1}")]
     Path(String, &'static str),
+    #[error("systemd: {0}")]
+    Systemd(#[from] super::systemd::SystemdError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CgroupError + '_ {
@@ -128,6 +130,9 @@ pub struct Cgroup {
     /// Directories that did not exist before this container (removed if create fails).
     #[serde(default)]
     pub created: Vec<PathBuf>,
+    /// With `--systemd-cgroup`: the transient scope unit that holds the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
 }
 
 /// Resolves `cgroupsPath` (absolute, relative to our own cgroup, or the default
@@ -177,6 +182,21 @@ pub fn locate(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroup, CgroupErr
     Ok(Cgroup {
         dirs,
         created: vec![],
+        systemd_unit: None,
+    })
+}
+
+/// With `--systemd-cgroup`: the scope's directory on every hierarchy. systemd makes it
+/// when the scope starts (super::systemd::start); `create` then makes what systemd does not
+/// manage (v1 controllers such as freezer or cpuset).
+pub fn locate_systemd(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroup, CgroupError> {
+    let scope = super::systemd::parse(cgroups_path, id)?;
+    let rel = super::systemd::cgroup_path(&scope);
+    let hs = hierarchies().map_err(io_err(Path::new("/sys/fs/cgroup")))?;
+    Ok(Cgroup {
+        dirs: hs.iter().map(|h| h.mountpoint.join(&rel)).collect(),
+        created: vec![],
+        systemd_unit: Some(scope.unit),
     })
 }
 
@@ -334,6 +354,13 @@ impl Cgroup {
     /// Removes the leaf directories (and, after a failed create, the parents made for it).
     /// Exiting tasks can keep a cgroup busy for a moment, so EBUSY is retried briefly.
     pub fn remove(&self, with_created_parents: bool) -> Result<(), CgroupError> {
+        if let Some(unit) = &self.systemd_unit {
+            // systemd removes the scope's own directories; the rmdirs below then find them
+            // gone, or remove them first, which systemd tolerates.
+            if let Err(e) = super::systemd::stop(unit) {
+                tracing::warn!("stop {unit}: {e}");
+            }
+        }
         let mut targets: Vec<PathBuf> = self.dirs.clone();
         if with_created_parents {
             targets.extend(self.created.iter().cloned());

@@ -21,4 +21,5 @@ pub mod seccomp;
 pub mod seccomp_cache;
 pub mod seccomp_enosys;
 pub mod stats;
+pub mod systemd;
 pub mod userns;
