@@ -14,5 +14,7 @@ cargo test --quiet -- --test-threads=2
 PALISADE_BENCH_YOUKI=0 bash scripts/bench.sh 2
 # The fuzz target over the config parser and the policy engine, briefly, to keep it working.
 bash scripts/fuzz.sh "${PALISADE_FUZZ_SECONDS:-30}"
-# The cgroup v2 lane: a pure-v2 kernel under QEMU runs the cgroup tests again.
+# The cgroup v2 lane: a pure-v2 kernel under QEMU runs the cgroup tests again, then boots
+# systemd as its init for the --systemd-cgroup tests.
 bash scripts/vm-test.sh
+bash scripts/vm-test.sh --systemd

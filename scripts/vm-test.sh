@@ -4,14 +4,29 @@
 # emulation (the machine's /dev/kvm cannot run a stock kernel), the host's root filesystem
 # shared read-only over 9p, and the cgroup integration tests run inside. The exit status
 # comes back over a second serial port.
-# Usage (as root): scripts/vm-test.sh [TEST FILTER...]   (default: the cgroup tests)
+# With --systemd, the VM boots the host's own systemd as its init instead (cgroup v2, the
+# VM's own /run), and the `--systemd-cgroup` tests run as a service under it.
+# Usage (as root): scripts/vm-test.sh [--systemd] [TEST FILTER...]
+#   (default: the cgroup tests; with --systemd, the systemd tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 work=$repo/target/vm
 mkdir -p "$work"
+systemd=0
+if [ "${1:-}" = --systemd ]; then
+    systemd=1
+    shift
+    [ -x /lib/systemd/systemd ] || { echo "vm-test: --systemd needs systemd installed on the host" >&2; exit 1; }
+fi
 filters=("$@")
-[ ${#filters[@]} -gt 0 ] || filters=(cgroups:: rootfs::cgroup rootfs::devices lifecycle::create_start manage:: exec:: seccomp:: landlock:: userns:: policy::spec_for)
+if [ ${#filters[@]} -eq 0 ]; then
+    if [ $systemd = 1 ]; then
+        filters=(systemd::)
+    else
+        filters=(cgroups:: rootfs::cgroup rootfs::devices lifecycle::create_start manage:: exec:: seccomp:: landlock:: userns:: policy::spec_for)
+    fi
+fi
 
 need=()
 for p in qemu-system-x86 busybox-static xz-utils cpio; do
@@ -57,6 +72,7 @@ rm -rf "$init" && mkdir -p "$init"/{bin,proc,sys,dev,host,modules}
 cp /bin/busybox "$init/bin/busybox"
 for a in sh mount mkdir insmod switch_root poweroff cat echo sleep; do ln -s busybox "$init/bin/$a"; done
 cp "$work"/modules/*.ko "$init/modules/"
+tests="cd $repo && TMPDIR=/mnt PALISADE_TEST_ROOTFS=$work/rootfs $testbin ${filters[*]} --test-threads=1"
 cat > "$init/init" <<EOF
 #!/bin/sh
 mount -t proc proc /proc
@@ -67,20 +83,47 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
-mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
 # Scratch space on /mnt only: the repository may live anywhere else, /tmp included.
 mount -t tmpfs tmpfs /host/mnt
+EOF
+if [ $systemd = 1 ]; then
+    # systemd mounts cgroup2 itself; /run and /tmp are the VM's own. The tests run as a
+    # oneshot service; systemd expands \$ in ExecStart, so the shell's \$? is written \$\$?.
+    cat >> "$init/init" <<EOF
+mount -t tmpfs tmpfs /host/run
+mount -t tmpfs tmpfs /host/tmp
+mkdir -p /host/run/systemd/system
+cat > /host/run/systemd/system/palisade-tests.service <<'UNIT'
+[Unit]
+Description=palisade's --systemd-cgroup tests
+DefaultDependencies=no
+[Service]
+Type=oneshot
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+Environment=PALISADE_TEST_SYSTEMD=1
+ExecStart=/bin/sh -c '$tests; echo status=\$\$? > /dev/ttyS1; systemctl poweroff -ff'
+UNIT
+echo "vm: booting systemd"
+exec switch_root /host /lib/systemd/systemd --unit=palisade-tests.service --show-status=false
+EOF
+else
+    cat >> "$init/init" <<EOF
+mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
 echo "vm: cgroup controllers: \$(cat /host/sys/fs/cgroup/cgroup.controllers)"
 # switch_root, not chroot: the shared root must be the mount namespace's root, as on a
 # real host, or setns into a container's mount namespace (exec) would land outside it.
-exec switch_root /host /bin/busybox sh -c 'cd $repo && TMPDIR=/mnt PALISADE_TEST_ROOTFS=$work/rootfs $testbin ${filters[*]} --test-threads=1; echo "status=\$?" > /dev/ttyS1; /bin/busybox poweroff -f'
-
+exec switch_root /host /bin/busybox sh -c '$tests; echo "status=\$?" > /dev/ttyS1; /bin/busybox poweroff -f'
 EOF
+fi
 chmod +x "$init/init"
 (cd "$init" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.gz"
 
 rm -f "$work/status"
-echo "vm-test: booting (software emulation; the tests run with cgroup v2 only)"
+mode="cgroup v2 only"
+[ $systemd = 0 ] || mode="cgroup v2, under systemd"
+echo "vm-test: booting (software emulation; the tests run with $mode)"
 timeout -k 10 900 qemu-system-x86_64 \
     -accel tcg,thread=single -smp 2 -m 2048 \
     -display none -monitor none -no-reboot \
