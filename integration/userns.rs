@@ -111,6 +111,67 @@ fn joining_a_user_namespace_by_path() {
         .success());
 }
 
+/// Kubernetes' user-namespaced pods: each container joins the pod's user namespace by
+/// path and gets a pid namespace of its own, which must belong to that user namespace.
+#[test]
+fn joining_a_user_namespace_by_path_with_a_new_pid_namespace() {
+    let mut owner = Bundle::new("us-owner2");
+    with_userns(&mut owner);
+    owner.script("sleep 100");
+    assert!(owner.palisade(&["run", "-d", &owner.id]).status.success());
+    let pid = owner.state_json()["pid"].as_i64().unwrap();
+    let mut b = Bundle::new("us-joinpid");
+    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+    b.script("sleep 100");
+    let o = b.palisade(&["run", "-d", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let init = b.state_json()["pid"].as_i64().unwrap();
+    let link = |p: i64, ns: &str| {
+        std::fs::read_link(format!("/proc/{p}/ns/{ns}"))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    assert_eq!(link(init, "user"), link(pid, "user"));
+    assert_ne!(link(init, "pid"), link(pid, "pid"));
+    assert_ne!(link(init, "pid"), link(std::process::id() as i64, "pid"));
+    // The new pid namespace belongs to the joined user namespace: its root (the
+    // container's root, host uid 100000) may mount a proc of it and see itself as pid 1.
+    let o = b.palisade(&[
+        "exec",
+        &b.id,
+        "sh",
+        "-c",
+        "echo $$; cat /proc/1/uid_map /proc/1/comm",
+    ]);
+    let out = stdout(&o);
+    let l: Vec<&str> = out.lines().collect();
+    assert!(l.len() == 3 && l[0] != "1", "{out} {}", stderr(&o));
+    assert_eq!(
+        l[1].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+    assert_eq!(l[2], "sleep");
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
+    assert!(
+        status.contains("NSpid:")
+            && status
+                .lines()
+                .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1")),
+        "{status}"
+    );
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+    assert!(owner
+        .palisade(&["delete", "--force", &owner.id])
+        .status
+        .success());
+}
+
 #[test]
 fn mistakes_with_user_namespaces_are_refused_clearly() {
     let mut b = Bundle::new("us-nomap");
@@ -123,7 +184,17 @@ fn mistakes_with_user_namespaces_are_refused_clearly() {
     assert_eq!(code, 1);
     assert!(err.contains("uidMappings"), "{err}");
     b.assert_nothing_left();
+}
 
+/// A new user namespace with a network namespace joined by path (another container's,
+/// which belongs to the host's user namespace): joined first, while the host's privileges
+/// last, then the user namespace is made.
+#[test]
+fn a_new_user_namespace_with_a_network_namespace_joined_by_path() {
+    let mut net = Bundle::new("us-netowner");
+    net.script("sleep 100");
+    assert!(net.palisade(&["run", "-d", &net.id]).status.success());
+    let pid = net.state_json()["pid"].as_i64().unwrap();
     let mut b = Bundle::new("us-mixed");
     with_userns(&mut b);
     for n in b.config["linux"]["namespaces"]
@@ -132,12 +203,43 @@ fn mistakes_with_user_namespaces_are_refused_clearly() {
         .iter_mut()
     {
         if n["type"] == "network" {
-            n["path"] = "/proc/1/ns/net".into();
+            n["path"] = format!("/proc/{pid}/ns/net").into();
         }
     }
-    b.script("true");
+    // Its sysfs cannot be made from here (it belongs to that network namespace): /sys is
+    // the host's, bound read-only.
+    let out = b.probe("readlink /proc/self/ns/net; cat /proc/self/uid_map; hostname; awk '$5 == \"/sys\" {print $6}' /proc/self/mountinfo");
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        l[0],
+        std::fs::read_link(format!("/proc/{pid}/ns/net"))
+            .unwrap()
+            .display()
+            .to_string()
+    );
+    assert_eq!(
+        l[1].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+    assert_eq!(l[2], "palisade");
+    assert!(l[3].split(',').any(|o| o == "ro"), "{out}");
+    b.assert_nothing_left();
+    // A path that is no namespace fails the create with its name, leaving nothing.
+    for n in b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+    {
+        if n["type"] == "network" {
+            n["path"] = "/proc/self/ns/nonexistent".into();
+        }
+    }
     let (code, _, err) = b.run();
     assert_eq!(code, 1);
-    assert!(err.contains("together with a new user namespace"), "{err}");
+    assert!(err.contains("/proc/self/ns/nonexistent"), "{err}");
     b.assert_nothing_left();
+    assert!(net
+        .palisade(&["delete", "--force", &net.id])
+        .status
+        .success());
 }

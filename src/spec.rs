@@ -589,22 +589,6 @@ pub fn plan(spec: &Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecError>
                 "a new user namespace needs both uidMappings and gidMappings",
             ));
         }
-        // Namespaces joined by path belong to another user namespace, which a process in a
-        // new one cannot enter; runc orders setns before unshare in a multi-stage fork.
-        Some(Namespace { path: None, .. }) if namespaces.iter().any(|n| n.path.is_some()) => {
-            unsupported
-                .push("joining namespaces by path together with a new user namespace".into());
-        }
-        // Joining a user namespace means unsharing the others from inside it; a new pid
-        // namespace cannot be made that way without a second fork, which palisade lacks.
-        Some(Namespace { path: Some(_), .. })
-            if namespaces
-                .iter()
-                .any(|n| n.kind == NsKind::Pid && n.path.is_none()) =>
-        {
-            unsupported
-                .push("joining a user namespace by path together with a new pid namespace".into());
-        }
         _ => {}
     }
     let mut time_offsets = Vec::new();

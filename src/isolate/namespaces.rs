@@ -118,6 +118,11 @@ pub fn enter(plan: &Plan) -> io::Result<()> {
         if for_children(kind) {
             continue;
         }
+        // Already joined by the first stage (clone_staged): joining again would be
+        // refused, for a user namespace, or not permitted from a new user namespace.
+        if stage_joins(plan, kind) {
+            continue;
+        }
         join(kind, path).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -143,6 +148,115 @@ pub fn enter(plan: &Plan) -> io::Result<()> {
             .map_err(|e| io::Error::new(e.kind(), format!("unshare namespaces: {e}")))?;
     }
     Ok(())
+}
+
+/// Whether the init needs a first stage (see [`clone_staged`]): a joined user namespace
+/// with a new pid namespace, or a new user namespace with others joined by path.
+pub fn needs_stage(plan: &Plan) -> bool {
+    let new = |k| plan.namespace(k).is_some_and(|n| n.path.is_none());
+    let joined = |k| plan.namespace(k).is_some_and(|n| n.path.is_some());
+    (joined(NsKind::User) && new(NsKind::Pid))
+        || (new(NsKind::User)
+            && NsKind::ALL
+                .into_iter()
+                .any(|k| k != NsKind::User && !for_children(k) && joined(k)))
+}
+
+/// Whether the first stage, if there is one, joins `kind` (given by path): the user
+/// namespace when that is joined, else every kind but pid and time (joined by the parent).
+fn stage_joins(plan: &Plan, kind: NsKind) -> bool {
+    if !needs_stage(plan) {
+        return false;
+    }
+    if joins_user_namespace(plan) {
+        kind == NsKind::User
+    } else {
+        !for_children(kind)
+    }
+}
+
+/// Clones `child` through a first stage, as runc's multi-stage fork does, for the two cases
+/// where the order of setns and unshare matters:
+/// - a joined user namespace and a new pid namespace: the stage joins the user namespace
+///   and unshares the pid namespace, which then belongs to it; `child` is its pid 1;
+/// - a new user namespace and namespaces joined by path, which belong to another user
+///   namespace: the stage joins them while it still has the host's privileges, then
+///   `child` is cloned with `flags` (the new user namespace among them).
+///
+/// The stage clones with CLONE_PARENT, so that the child is ours to wait for. Returns its
+/// pid.
+pub fn clone_staged(plan: &Plan, flags: i32, child: impl FnOnce() -> i32) -> io::Result<i32> {
+    let ctx =
+        |what: String, e: io::Error| io::Error::new(e.kind(), format!("first stage: {what}: {e}"));
+    let user_joined = plan.namespace(NsKind::User).and_then(|n| n.path.as_ref());
+    // What the stage joins, opened here so that a bad path fails with its name.
+    let mut joins = Vec::new();
+    for kind in NsKind::ALL {
+        let Some(path) = plan.namespace(kind).and_then(|n| n.path.as_ref()) else {
+            continue;
+        };
+        if stage_joins(plan, kind) {
+            let fd = open_ns(path).map_err(|e| ctx(format!("open {}", path.display()), e))?;
+            joins.push((kind, fd));
+        }
+    }
+    let (child_flags, unshare_pid) = match user_joined {
+        Some(_) => (0, true),
+        None => (flags, false),
+    };
+    let (pid_r, pid_w) = nix::unistd::pipe().map_err(|e| ctx("pipe".into(), e.into()))?;
+    let (joins_ref, pid_w_ref) = (&joins, &pid_w);
+    let stage = sys::clone_into(0, move || {
+        // The stage enters a namespace the container's processes may share: like the init,
+        // nobody may open its /proc/PID/exe or memory (CVE-2019-5736 class).
+        if sys::set_dumpable(false).is_err() {
+            return 4;
+        }
+        for (i, (kind, fd)) in joins_ref.iter().enumerate() {
+            if sys::setns(fd.as_fd(), kind.clone_flag()).is_err() {
+                return 10 + i as i32;
+            }
+        }
+        if unshare_pid && sys::unshare(libc::CLONE_NEWPID).is_err() {
+            return 2;
+        }
+        match sys::clone_into(libc::CLONE_PARENT | child_flags, child) {
+            Ok(pid) => {
+                let _ = nix::unistd::write(pid_w_ref, &pid.to_ne_bytes());
+                0
+            }
+            Err(_) => 3,
+        }
+    })
+    .map_err(|e| ctx("clone".into(), e))?;
+    drop(pid_w);
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage), None);
+    let mut buf = [0u8; 4];
+    let n = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&pid_r), &mut buf).unwrap_or(0);
+    let path_of = |kind: NsKind| {
+        plan.namespace(kind)
+            .and_then(|n| n.path.as_ref())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    match status {
+        Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) if n == 4 => Ok(i32::from_ne_bytes(buf)),
+        Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => {
+            let what = match code {
+                2 => "unshare the pid namespace".to_owned(),
+                3 => "clone the init".to_owned(),
+                4 => "make itself non-dumpable".to_owned(),
+                c => match joins.get((c - 10).max(0) as usize) {
+                    Some((kind, _)) => {
+                        format!("join {} namespace {}", kind.spec_name(), path_of(*kind))
+                    }
+                    None => format!("exit status {c}"),
+                },
+            };
+            Err(ctx(what, io::Error::other("failed")))
+        }
+        other => Err(ctx("wait".into(), io::Error::other(format!("{other:?}")))),
+    }
 }
 
 /// Whether the container joins an existing user namespace (then the init is cloned into

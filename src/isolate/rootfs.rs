@@ -147,13 +147,29 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()>
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
         return mounts::bind(root, source, &m.destination, &m.options);
     }
-    mounts::filesystem(
+    let made = mounts::filesystem(
         root,
         &m.typ,
         m.source.as_deref(),
         &m.destination,
         &m.options,
-    )
+    );
+    match made {
+        // A sysfs belongs to the network namespace: from a user namespace that does not own
+        // that one (a network namespace joined by path), the kernel refuses a new sysfs.
+        // runc and crun bind the /sys we have instead; here read-only on the whole tree.
+        Err(e) if m.typ == "sysfs" && e.raw_os_error() == Some(libc::EPERM) => {
+            let o = MountOptions::parse(&[
+                "rbind".into(),
+                "rro".into(),
+                "rnosuid".into(),
+                "rnodev".into(),
+                "rnoexec".into(),
+            ]);
+            mounts::bind(root, Path::new("/sys"), &m.destination, &o)
+        }
+        r => r,
+    }
 }
 
 /// `type: cgroup`: the container's own cgroup directories, read-only as the spec asks,

@@ -60,7 +60,7 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
     let children_in = ChildrenIn::enter(plan).map_err(SpawnError::Clone)?;
     let mut theirs = Some(theirs);
     let mut opts = Some(opts);
-    let pid = sys::clone_into(flags, || {
+    let init = || {
         let opts = opts.take().expect("once");
         let steps = opts.steps;
         init::run(
@@ -84,7 +84,12 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
             },
             steps,
         )
-    })
+    };
+    let pid = if namespaces::needs_stage(plan) {
+        namespaces::clone_staged(plan, flags, init)
+    } else {
+        sys::clone_into(flags, init)
+    }
     .map_err(SpawnError::Clone)?;
     drop(children_in);
     // Our copies of the init's descriptors close here (the clone has its own).
