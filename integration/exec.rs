@@ -1,6 +1,8 @@
 //! `exec`: a process entering a running container gets its namespaces, cgroup, and
 //! the container's capabilities, no_new_privs, seccomp filter and Landlock domain.
 
+use std::time::{Duration, Instant};
+
 use crate::support::*;
 
 fn running(b: &mut Bundle) {
@@ -96,7 +98,15 @@ fn exec_overrides_and_detach() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "1000\n1000\nbar\n/tmp\n");
     let pid = exec_detached_sleep(&b);
-    let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    // The detached process may still be on its way to execve when exec returns.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let cmd = loop {
+        let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+        if cmd.starts_with("sleep\0") || Instant::now() > deadline {
+            break cmd;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert!(cmd.starts_with("sleep\0"), "{cmd:?}");
     let (code, _, err) = exec(&b, &[&b.id, "no-such-command"]);
     assert_eq!(code, 1);
