@@ -15,6 +15,7 @@ PALISADE_BENCH_YOUKI=0 bash scripts/bench.sh 2
 # The fuzz target over the config parser and the policy engine, briefly, to keep it working.
 bash scripts/fuzz.sh "${PALISADE_FUZZ_SECONDS:-30}"
 # The cgroup v2 lane: a pure-v2 kernel under QEMU runs the cgroup tests again, then boots
-# systemd as its init for the --systemd-cgroup tests.
+# systemd as its init for the --systemd-cgroup tests, with v2 and with the hybrid layout.
 bash scripts/vm-test.sh
 bash scripts/vm-test.sh --systemd
+bash scripts/vm-test.sh --systemd-hybrid

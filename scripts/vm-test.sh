@@ -4,18 +4,26 @@
 # emulation (the machine's /dev/kvm cannot run a stock kernel), the host's root filesystem
 # shared read-only over 9p, and the cgroup integration tests run inside. The exit status
 # comes back over a second serial port.
-# With --systemd, the VM boots the host's own systemd as its init instead (cgroup v2, the
-# VM's own /run), and the `--systemd-cgroup` tests run as a service under it.
-# Usage (as root): scripts/vm-test.sh [--systemd] [TEST FILTER...]
-#   (default: the cgroup tests; with --systemd, the systemd tests)
+# With --systemd, the VM boots the host's own systemd as its init instead (the VM's own
+# /run), and the `--systemd-cgroup` tests run as a service under it; --systemd-hybrid does
+# the same with the hybrid layout of v1 controllers (systemd.unified_cgroup_hierarchy=0).
+# Usage (as root): scripts/vm-test.sh [--systemd|--systemd-hybrid] [TEST FILTER...]
+#   (default: the cgroup tests; with --systemd*, the systemd tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 work=$repo/target/vm
 mkdir -p "$work"
 systemd=0
-if [ "${1:-}" = --systemd ]; then
+cgroups="cgroup_no_v1=all"
+mode="cgroup v2 only"
+if [ "${1:-}" = --systemd ] || [ "${1:-}" = --systemd-hybrid ]; then
     systemd=1
+    mode="cgroup v2, under systemd"
+    if [ "$1" = --systemd-hybrid ]; then
+        cgroups="systemd.unified_cgroup_hierarchy=0"
+        mode="the hybrid cgroup layout, under systemd"
+    fi
     shift
     [ -x /lib/systemd/systemd ] || { echo "vm-test: --systemd needs systemd installed on the host" >&2; exit 1; }
 fi
@@ -121,15 +129,13 @@ chmod +x "$init/init"
 (cd "$init" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.gz"
 
 rm -f "$work/status"
-mode="cgroup v2 only"
-[ $systemd = 0 ] || mode="cgroup v2, under systemd"
 echo "vm-test: booting (software emulation; the tests run with $mode)"
 timeout -k 10 900 qemu-system-x86_64 \
     -accel tcg,thread=single -smp 2 -m 2048 \
     -display none -monitor none -no-reboot \
     -serial stdio -serial "file:$work/status" \
     -kernel "$work/vmlinuz" -initrd "$work/initramfs.gz" \
-    -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet" \
+    -append "console=ttyS0 $cgroups panic=-1 quiet" \
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" </dev/null
 status=$(tr -d '\r' < "$work/status" | grep -o 'status=[0-9]*' | cut -d= -f2 || true)
 echo "vm-test: tests in the VM exited with status ${status:-unknown}"
