@@ -204,7 +204,8 @@ pub fn clone_staged(plan: &Plan, flags: i32, child: impl FnOnce() -> i32) -> io:
         Some(_) => (0, true),
         None => (flags, false),
     };
-    let (pid_r, pid_w) = nix::unistd::pipe().map_err(|e| ctx("pipe".into(), e.into()))?;
+    let (pid_r, pid_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| ctx("pipe".into(), e.into()))?;
     let (joins_ref, pid_w_ref) = (&joins, &pid_w);
     let stage = sys::clone_into(0, move || {
         // The stage enters a namespace the container's processes may share: like the init,
