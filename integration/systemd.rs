@@ -51,6 +51,14 @@ fn scope_dirs(rel: &str) -> Vec<PathBuf> {
     }
 }
 
+/// The scope is stopped and its directories are gone.
+fn assert_scope_gone(unit: &str, rel: &str) {
+    for d in scope_dirs(rel) {
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+    assert_ne!(systemctl_show(unit, "ActiveState"), "active");
+}
+
 /// A limit file of the scope, by its v2 name (its v1 equivalent on the hybrid layout).
 fn limit_file(rel: &str, v2_name: &str) -> PathBuf {
     let base = Path::new("/sys/fs/cgroup");
@@ -135,10 +143,7 @@ fn the_container_lives_in_a_transient_scope_until_delete() {
     assert_eq!(read("pids.max").trim(), "40");
     let o = b.palisade(&["--systemd-cgroup", "delete", "--force", &b.id]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for d in scope_dirs(&rel) {
-        assert!(!d.exists(), "{} left behind", d.display());
-    }
-    assert_ne!(systemctl_show(&unit, "ActiveState"), "active");
+    assert_scope_gone(&unit, &rel);
     b.assert_nothing_left();
 }
 
@@ -157,10 +162,7 @@ fn default_path_and_a_run_to_completion() {
         "{cg}"
     );
     let unit = format!("palisade-{}.scope", b.id);
-    for d in scope_dirs(&format!("system.slice/{unit}")) {
-        assert!(!d.exists(), "{} left behind", d.display());
-    }
-    assert_ne!(systemctl_show(&unit, "ActiveState"), "active");
+    assert_scope_gone(&unit, &format!("system.slice/{unit}"));
     b.assert_nothing_left();
 }
 

@@ -69,41 +69,55 @@ fn idmapped_bind_mounts() {
     assert_eq!(std::fs::metadata(own.join("new")).unwrap().uid(), 0);
 }
 
-#[test]
-fn joining_a_user_namespace_by_path() {
-    let mut owner = Bundle::new("us-owner");
-    with_userns(&mut owner);
-    owner.script("sleep 100");
-    assert!(owner.palisade(&["run", "-d", &owner.id]).status.success());
-    let pid = owner.state_json()["pid"].as_i64().unwrap();
-    let mut b = Bundle::new("us-join");
-    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    for n in b.config["linux"]["namespaces"]
-        .as_array_mut()
+/// The namespace file of `kind` of process `pid`, as its link reads.
+fn ns_link(pid: i64, kind: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
         .unwrap()
-        .iter_mut()
-    {
-        if n["type"] == "pid" {
-            n["path"] = format!("/proc/{pid}/ns/pid").into();
-        }
+        .display()
+        .to_string()
+}
+
+/// Gives `b`'s namespace of spec type `kind` the path `path`, adding it if absent.
+fn ns_path(b: &mut Bundle, kind: &str, path: &str) {
+    let list = b.config["linux"]["namespaces"].as_array_mut().unwrap();
+    match list.iter_mut().find(|n| n["type"] == kind) {
+        Some(n) => n["path"] = path.into(),
+        None => list.push(serde_json::json!({"type": kind, "path": path})),
     }
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
-    let out = b.probe("readlink /proc/self/ns/user; cat /proc/self/uid_map; hostname");
-    let l: Vec<&str> = out.lines().collect();
+}
+
+/// A detached container of `name` that sleeps, and its init's pid.
+fn sleeper(name: &str, userns: bool) -> (Bundle, i64) {
+    let mut b = Bundle::new(name);
+    if userns {
+        with_userns(&mut b);
+    }
+    b.script("sleep 100");
+    let o = b.palisade(&["run", "-d", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pid = b.state_json()["pid"].as_i64().unwrap();
+    (b, pid)
+}
+
+/// A uid_map line of with_userns's mapping.
+fn assert_mapped(line: &str) {
     assert_eq!(
-        l[0],
-        std::fs::read_link(format!("/proc/{pid}/ns/user"))
-            .unwrap()
-            .display()
-            .to_string()
-    );
-    assert_eq!(
-        l[1].split_whitespace().collect::<Vec<_>>(),
+        line.split_whitespace().collect::<Vec<_>>(),
         ["0", "100000", "65536"]
     );
+}
+
+#[test]
+fn joining_a_user_namespace_by_path() {
+    let (owner, pid) = sleeper("us-owner", true);
+    let mut b = Bundle::new("us-join");
+    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    ns_path(&mut b, "pid", &format!("/proc/{pid}/ns/pid"));
+    ns_path(&mut b, "user", &format!("/proc/{pid}/ns/user"));
+    let out = b.probe("readlink /proc/self/ns/user; cat /proc/self/uid_map; hostname");
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(l[0], ns_link(pid, "user"));
+    assert_mapped(l[1]);
     assert_eq!(l[2], "palisade");
     assert!(owner
         .palisade(&["delete", "--force", &owner.id])
@@ -115,30 +129,23 @@ fn joining_a_user_namespace_by_path() {
 /// path and gets a pid namespace of its own, which must belong to that user namespace.
 #[test]
 fn joining_a_user_namespace_by_path_with_a_new_pid_namespace() {
-    let mut owner = Bundle::new("us-owner2");
-    with_userns(&mut owner);
-    owner.script("sleep 100");
-    assert!(owner.palisade(&["run", "-d", &owner.id]).status.success());
-    let pid = owner.state_json()["pid"].as_i64().unwrap();
-    let mut b = Bundle::new("us-joinpid");
-    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
-    b.script("sleep 100");
-    let o = b.palisade(&["run", "-d", &b.id]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let init = b.state_json()["pid"].as_i64().unwrap();
-    let link = |p: i64, ns: &str| {
-        std::fs::read_link(format!("/proc/{p}/ns/{ns}"))
-            .unwrap()
-            .display()
-            .to_string()
+    let (owner, pid) = sleeper("us-owner2", true);
+    let (b, init) = {
+        let mut b = Bundle::new("us-joinpid");
+        std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        ns_path(&mut b, "user", &format!("/proc/{pid}/ns/user"));
+        b.script("sleep 100");
+        let o = b.palisade(&["run", "-d", &b.id]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let init = b.state_json()["pid"].as_i64().unwrap();
+        (b, init)
     };
-    assert_eq!(link(init, "user"), link(pid, "user"));
-    assert_ne!(link(init, "pid"), link(pid, "pid"));
-    assert_ne!(link(init, "pid"), link(std::process::id() as i64, "pid"));
+    assert_eq!(ns_link(init, "user"), ns_link(pid, "user"));
+    assert_ne!(ns_link(init, "pid"), ns_link(pid, "pid"));
+    assert_ne!(
+        ns_link(init, "pid"),
+        ns_link(std::process::id() as i64, "pid")
+    );
     // The new pid namespace belongs to the joined user namespace: its root (the
     // container's root, host uid 100000) may mount a proc of it and see itself as pid 1.
     let o = b.palisade(&[
@@ -151,23 +158,49 @@ fn joining_a_user_namespace_by_path_with_a_new_pid_namespace() {
     let out = stdout(&o);
     let l: Vec<&str> = out.lines().collect();
     assert!(l.len() == 3 && l[0] != "1", "{out} {}", stderr(&o));
-    assert_eq!(
-        l[1].split_whitespace().collect::<Vec<_>>(),
-        ["0", "100000", "65536"]
-    );
+    assert_mapped(l[1]);
     assert_eq!(l[2], "sleep");
     let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
     assert!(
-        status.contains("NSpid:")
-            && status
-                .lines()
-                .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1")),
+        status
+            .lines()
+            .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1")),
         "{status}"
     );
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
     b.assert_nothing_left();
     assert!(owner
         .palisade(&["delete", "--force", &owner.id])
+        .status
+        .success());
+}
+
+/// A new user namespace with a network namespace joined by path (another container's,
+/// which belongs to the host's user namespace): joined first, while the host's privileges
+/// last, then the user namespace is made.
+#[test]
+fn a_new_user_namespace_with_a_network_namespace_joined_by_path() {
+    let (net, pid) = sleeper("us-netowner", false);
+    let mut b = Bundle::new("us-mixed");
+    with_userns(&mut b);
+    ns_path(&mut b, "network", &format!("/proc/{pid}/ns/net"));
+    // Its sysfs cannot be made from here (it belongs to that network namespace): /sys is
+    // the host's, bound read-only.
+    let out = b.probe("readlink /proc/self/ns/net; cat /proc/self/uid_map; hostname; awk '$5 == \"/sys\" {print $6}' /proc/self/mountinfo");
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(l[0], ns_link(pid, "net"));
+    assert_mapped(l[1]);
+    assert_eq!(l[2], "palisade");
+    assert!(l[3].split(',').any(|o| o == "ro"), "{out}");
+    b.assert_nothing_left();
+    // A path that is no namespace fails the create with its name, leaving nothing.
+    ns_path(&mut b, "network", "/proc/self/ns/nonexistent");
+    let (code, _, err) = b.run();
+    assert_eq!(code, 1);
+    assert!(err.contains("/proc/self/ns/nonexistent"), "{err}");
+    b.assert_nothing_left();
+    assert!(net
+        .palisade(&["delete", "--force", &net.id])
         .status
         .success());
 }
@@ -184,62 +217,4 @@ fn mistakes_with_user_namespaces_are_refused_clearly() {
     assert_eq!(code, 1);
     assert!(err.contains("uidMappings"), "{err}");
     b.assert_nothing_left();
-}
-
-/// A new user namespace with a network namespace joined by path (another container's,
-/// which belongs to the host's user namespace): joined first, while the host's privileges
-/// last, then the user namespace is made.
-#[test]
-fn a_new_user_namespace_with_a_network_namespace_joined_by_path() {
-    let mut net = Bundle::new("us-netowner");
-    net.script("sleep 100");
-    assert!(net.palisade(&["run", "-d", &net.id]).status.success());
-    let pid = net.state_json()["pid"].as_i64().unwrap();
-    let mut b = Bundle::new("us-mixed");
-    with_userns(&mut b);
-    for n in b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-    {
-        if n["type"] == "network" {
-            n["path"] = format!("/proc/{pid}/ns/net").into();
-        }
-    }
-    // Its sysfs cannot be made from here (it belongs to that network namespace): /sys is
-    // the host's, bound read-only.
-    let out = b.probe("readlink /proc/self/ns/net; cat /proc/self/uid_map; hostname; awk '$5 == \"/sys\" {print $6}' /proc/self/mountinfo");
-    let l: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        l[0],
-        std::fs::read_link(format!("/proc/{pid}/ns/net"))
-            .unwrap()
-            .display()
-            .to_string()
-    );
-    assert_eq!(
-        l[1].split_whitespace().collect::<Vec<_>>(),
-        ["0", "100000", "65536"]
-    );
-    assert_eq!(l[2], "palisade");
-    assert!(l[3].split(',').any(|o| o == "ro"), "{out}");
-    b.assert_nothing_left();
-    // A path that is no namespace fails the create with its name, leaving nothing.
-    for n in b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-    {
-        if n["type"] == "network" {
-            n["path"] = "/proc/self/ns/nonexistent".into();
-        }
-    }
-    let (code, _, err) = b.run();
-    assert_eq!(code, 1);
-    assert!(err.contains("/proc/self/ns/nonexistent"), "{err}");
-    b.assert_nothing_left();
-    assert!(net
-        .palisade(&["delete", "--force", &net.id])
-        .status
-        .success());
 }
