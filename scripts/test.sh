@@ -14,8 +14,15 @@ cargo test --quiet -- --test-threads=2
 PALISADE_BENCH_YOUKI=0 bash scripts/bench.sh 2
 # The fuzz target over the config parser and the policy engine, briefly, to keep it working.
 bash scripts/fuzz.sh "${PALISADE_FUZZ_SECONDS:-30}"
-# The cgroup v2 lane: a pure-v2 kernel under QEMU runs the cgroup tests again, then boots
-# systemd as its init for the --systemd-cgroup tests, with v2 and with the hybrid layout.
-bash scripts/vm-test.sh
-bash scripts/vm-test.sh --systemd
-bash scripts/vm-test.sh --systemd-hybrid
+# The VM lanes, each emulating one CPU on a core of its own: a pure-v2 kernel under QEMU
+# runs the cgroup tests again; beside it, the same kernel boots systemd as its init for the
+# --systemd-cgroup tests, with v2 and then with the hybrid layout.
+mkdir -p target/vm
+bash scripts/vm-test.sh > target/vm/v2.log 2>&1 &
+v2=$!
+status=0
+bash scripts/vm-test.sh --systemd || status=1
+bash scripts/vm-test.sh --systemd-hybrid || status=1
+wait $v2 || status=1
+cat target/vm/v2.log
+exit $status

@@ -17,12 +17,15 @@ mkdir -p "$work"
 systemd=0
 cgroups="cgroup_no_v1=all"
 mode="cgroup v2 only"
+lane=v2
 if [ "${1:-}" = --systemd ] || [ "${1:-}" = --systemd-hybrid ]; then
     systemd=1
     mode="cgroup v2, under systemd"
+    lane=systemd
     if [ "$1" = --systemd-hybrid ]; then
         cgroups="systemd.unified_cgroup_hierarchy=0"
         mode="the hybrid cgroup layout, under systemd"
+        lane=systemd-hybrid
     fi
     shift
     [ -x /lib/systemd/systemd ] || { echo "vm-test: --systemd needs systemd installed on the host" >&2; exit 1; }
@@ -36,6 +39,9 @@ if [ ${#filters[@]} -eq 0 ]; then
     fi
 fi
 
+# Packages and the kernel are fetched once, under a lock, for lanes run side by side.
+exec 9>"$work/fetch.lock"
+flock 9
 need=()
 for p in qemu-system-x86 busybox-static xz-utils cpio; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
@@ -65,6 +71,10 @@ if [ ! -f "$work/vmlinuz" ]; then
     mv "$work/vmlinuz.tmp" "$work/vmlinuz"
     rm -rf "$work/kpkg"
 fi
+flock -u 9
+# Everything else is the lane's own, so that lanes may run at the same time.
+own=$work/$lane
+mkdir -p "$own"
 
 [ -d /mnt ] || { echo "vm-test: /mnt must exist on the host (the VM's scratch space)" >&2; exit 1; }
 # What runs inside: the binaries built here, used through the shared root.
@@ -72,15 +82,15 @@ cargo build --quiet
 testbin=$(cargo test --quiet --no-run --test integration --message-format=json 2>/dev/null \
     | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | tail -1)
 [ -x "$testbin" ] || { echo "vm-test: could not find the integration test binary" >&2; exit 1; }
-bash scripts/make-rootfs.sh "$work/rootfs" >/dev/null
+bash scripts/make-rootfs.sh "$own/rootfs" >/dev/null
 
 # A busybox initramfs that mounts the host's root over 9p and chroots into it.
-init=$work/initramfs
+init=$own/initramfs
 rm -rf "$init" && mkdir -p "$init"/{bin,proc,sys,dev,host,modules}
 cp /bin/busybox "$init/bin/busybox"
 for a in sh mount mkdir insmod switch_root poweroff cat echo sleep; do ln -s busybox "$init/bin/$a"; done
 cp "$work"/modules/*.ko "$init/modules/"
-tests="cd $repo && TMPDIR=/mnt PALISADE_TEST_ROOTFS=$work/rootfs $testbin ${filters[*]} --test-threads=1"
+tests="cd $repo && TMPDIR=/mnt PALISADE_TEST_ROOTFS=$own/rootfs $testbin ${filters[*]} --test-threads=1"
 cat > "$init/init" <<EOF
 #!/bin/sh
 mount -t proc proc /proc
@@ -95,11 +105,11 @@ mount -t devtmpfs dev /host/dev
 mount -t tmpfs tmpfs /host/mnt
 EOF
 if [ $systemd = 1 ]; then
-    # systemd mounts cgroup2 itself; /run and /tmp are the VM's own. The tests run as a
-    # oneshot service; systemd expands \$ in ExecStart, so the shell's \$? is written \$\$?.
+    # systemd mounts cgroup2 itself; /run is the VM's own (/tmp is not: the repository
+    # may live there). The tests run as a oneshot service; systemd expands \$ in
+    # ExecStart, so the shell's \$? is written \$\$?.
     cat >> "$init/init" <<EOF
 mount -t tmpfs tmpfs /host/run
-mount -t tmpfs tmpfs /host/tmp
 mkdir -p /host/run/systemd/system
 cat > /host/run/systemd/system/palisade-tests.service <<'UNIT'
 [Unit]
@@ -126,17 +136,17 @@ exec switch_root /host /bin/busybox sh -c '$tests; echo "status=\$?" > /dev/ttyS
 EOF
 fi
 chmod +x "$init/init"
-(cd "$init" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.gz"
+(cd "$init" && find . | cpio -o -H newc --quiet | gzip -1) > "$own/initramfs.gz"
 
-rm -f "$work/status"
+rm -f "$own/status"
 echo "vm-test: booting (software emulation; the tests run with $mode)"
 timeout -k 10 900 qemu-system-x86_64 \
     -accel tcg,thread=single -smp 2 -m 2048 \
     -display none -monitor none -no-reboot \
-    -serial stdio -serial "file:$work/status" \
-    -kernel "$work/vmlinuz" -initrd "$work/initramfs.gz" \
+    -serial stdio -serial "file:$own/status" \
+    -kernel "$work/vmlinuz" -initrd "$own/initramfs.gz" \
     -append "console=ttyS0 $cgroups panic=-1 quiet" \
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" </dev/null
-status=$(tr -d '\r' < "$work/status" | grep -o 'status=[0-9]*' | cut -d= -f2 || true)
+status=$(tr -d '\r' < "$own/status" | grep -o 'status=[0-9]*' | cut -d= -f2 || true)
 echo "vm-test: tests in the VM exited with status ${status:-unknown}"
 [ "${status:-1}" = 0 ]
