@@ -86,12 +86,10 @@ fn ns_path(b: &mut Bundle, kind: &str, path: &str) {
     }
 }
 
-/// A detached container of `name` that sleeps, and its init's pid.
-fn sleeper(name: &str, userns: bool) -> (Bundle, i64) {
+/// A detached container of `name`, set up by `setup`, that sleeps, and its init's pid.
+fn sleeper(name: &str, setup: impl FnOnce(&mut Bundle)) -> (Bundle, i64) {
     let mut b = Bundle::new(name);
-    if userns {
-        with_userns(&mut b);
-    }
+    setup(&mut b);
     b.script("sleep 100");
     let o = b.palisade(&["run", "-d", &b.id]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -109,7 +107,7 @@ fn assert_mapped(line: &str) {
 
 #[test]
 fn joining_a_user_namespace_by_path() {
-    let (owner, pid) = sleeper("us-owner", true);
+    let (owner, pid) = sleeper("us-owner", with_userns);
     let mut b = Bundle::new("us-join");
     std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     ns_path(&mut b, "pid", &format!("/proc/{pid}/ns/pid"));
@@ -129,17 +127,11 @@ fn joining_a_user_namespace_by_path() {
 /// path and gets a pid namespace of its own, which must belong to that user namespace.
 #[test]
 fn joining_a_user_namespace_by_path_with_a_new_pid_namespace() {
-    let (owner, pid) = sleeper("us-owner2", true);
-    let (b, init) = {
-        let mut b = Bundle::new("us-joinpid");
+    let (owner, pid) = sleeper("us-owner2", with_userns);
+    let (b, init) = sleeper("us-joinpid", |b| {
         std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        ns_path(&mut b, "user", &format!("/proc/{pid}/ns/user"));
-        b.script("sleep 100");
-        let o = b.palisade(&["run", "-d", &b.id]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let init = b.state_json()["pid"].as_i64().unwrap();
-        (b, init)
-    };
+        ns_path(b, "user", &format!("/proc/{pid}/ns/user"));
+    });
     assert_eq!(ns_link(init, "user"), ns_link(pid, "user"));
     assert_ne!(ns_link(init, "pid"), ns_link(pid, "pid"));
     assert_ne!(
@@ -180,7 +172,7 @@ fn joining_a_user_namespace_by_path_with_a_new_pid_namespace() {
 /// last, then the user namespace is made.
 #[test]
 fn a_new_user_namespace_with_a_network_namespace_joined_by_path() {
-    let (net, pid) = sleeper("us-netowner", false);
+    let (net, pid) = sleeper("us-netowner", |_| {});
     let mut b = Bundle::new("us-mixed");
     with_userns(&mut b);
     ns_path(&mut b, "network", &format!("/proc/{pid}/ns/net"));

@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 use crate::audit;
 use crate::hooks::{self, HookError};
 use crate::isolate::cgroups::{self, Cgroup, CgroupError};
-use crate::isolate::{devfilter, namespaces, resources, seccomp, userns};
+use crate::isolate::{devfilter, namespaces, resources, seccomp, systemd, userns};
 use crate::policy::select::{self, Operator, ANNOTATION_MODE, ANNOTATION_PROFILE};
 use crate::policy::{self, Mode, PolicyError, RealHost, Scope, Verdict};
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
@@ -245,10 +245,14 @@ fn create_planned(
         .map(resources::plan)
         .transpose()?
         .unwrap_or_default();
-    let mut cgroup = if req.systemd_cgroup {
-        cgroups::locate_systemd(plan.cgroups_path.as_deref(), req.id)?
-    } else {
-        cgroups::locate(plan.cgroups_path.as_deref(), req.id)?
+    let scope = req
+        .systemd_cgroup
+        .then(|| systemd::parse(plan.cgroups_path.as_deref(), req.id))
+        .transpose()
+        .map_err(CgroupError::from)?;
+    let mut cgroup = match &scope {
+        Some(scope) => cgroups::locate_systemd(scope)?,
+        None => cgroups::locate(plan.cgroups_path.as_deref(), req.id)?,
     };
     let record = Record {
         version: state::RECORD_VERSION,
@@ -342,12 +346,12 @@ fn create_planned(
         userns::write_maps(pending.pid, &plan.uid_mappings, &plan.gid_mappings)
             .map_err(|e| step_err("userns", e))?;
     }
-    if cgroup.systemd_unit.is_some() {
+    if let Some(scope) = &scope {
         // Until the scope is ours, a failure must not stop a unit of that name: it may be
         // another container's.
-        if let Err(e) = start_scope(plan, req.id, pending.pid, &limits) {
+        if let Err(e) = systemd::start(scope, req.id, pending.pid, &limits) {
             pending.abort("systemd scope failed");
-            return Err(e);
+            return Err(CgroupError::from(e).into());
         }
         undo.cgroup = Some(cgroup.clone());
         let made = cgroup
@@ -427,19 +431,6 @@ fn limit(plan: &spec::Plan, cgroup: &Cgroup, limits: &[resources::Write]) -> Res
         cgroup.apply_devices_v1(&plan.device_rules)?;
     }
     resources::apply(cgroup, limits)?;
-    Ok(())
-}
-
-/// The transient scope, with the init in it.
-fn start_scope(
-    plan: &spec::Plan,
-    id: &str,
-    pid: i32,
-    limits: &[resources::Write],
-) -> Result<(), Error> {
-    let scope = crate::isolate::systemd::parse(plan.cgroups_path.as_deref(), id)
-        .map_err(CgroupError::from)?;
-    crate::isolate::systemd::start(&scope, id, pid, limits).map_err(CgroupError::from)?;
     Ok(())
 }
 
@@ -1025,7 +1016,7 @@ pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
     }
     let writes = resources::plan(r)?;
     if let Some(unit) = &c.record.cgroup.systemd_unit {
-        crate::isolate::systemd::set_properties(unit, &writes).map_err(CgroupError::from)?;
+        systemd::set_properties(unit, &writes).map_err(CgroupError::from)?;
     }
     resources::apply(&c.record.cgroup, &writes)?;
     Ok(())

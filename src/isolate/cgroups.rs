@@ -189,14 +189,13 @@ pub fn locate(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroup, CgroupErr
 /// With `--systemd-cgroup`: the scope's directory on every hierarchy. systemd makes it
 /// when the scope starts (super::systemd::start); `create` then makes what systemd does not
 /// manage (v1 controllers such as freezer or cpuset).
-pub fn locate_systemd(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroup, CgroupError> {
-    let scope = super::systemd::parse(cgroups_path, id)?;
-    let rel = super::systemd::cgroup_path(&scope);
+pub fn locate_systemd(scope: &super::systemd::Scope) -> Result<Cgroup, CgroupError> {
+    let rel = super::systemd::cgroup_path(scope);
     let hs = hierarchies().map_err(io_err(Path::new("/sys/fs/cgroup")))?;
     Ok(Cgroup {
         dirs: hs.iter().map(|h| h.mountpoint.join(&rel)).collect(),
         created: vec![],
-        systemd_unit: Some(scope.unit),
+        systemd_unit: Some(scope.unit.clone()),
     })
 }
 
