@@ -77,6 +77,127 @@ fn cgroup_is_created_joined_and_removed() {
     );
 }
 
+/// Every hierarchy of this host has `pid` in `/palisade/<name>`, from the host's view.
+fn assert_in_every_hierarchy(pid: &str, name: &str) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(!text.is_empty());
+    for line in text.lines() {
+        assert!(line.ends_with(&format!(":/palisade/{name}")), "{text}");
+    }
+}
+
+/// `command` under strace, as the bundle's commands run; returns the trace.
+fn traced(b: &Bundle, command: &[&str]) -> String {
+    b.write();
+    let trace = b.path().join("strace.out");
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=openat,write,clone3", "-o"])
+        .arg(&trace)
+        .arg(BIN)
+        .arg("--root")
+        .arg(&b.state)
+        .args(command)
+        .current_dir(b.path())
+        .env("PALISADE_CONFIG", operator_config())
+        .env("PALISADE_TEST_MARK", &b.id)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("strace (scripts/deps.sh --tests installs it)");
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::read_to_string(trace).unwrap()
+}
+
+/// A pid written into cgroup.procs waits for an RCU grace period (isolate::cgroups::Entry):
+/// the init and exec's process are born in the v2 directory and write themselves, as 0,
+/// into each v1 one. Traces of `run` and `exec` show how they got there; /proc shows that
+/// they did.
+#[test]
+fn processes_enter_their_cgroup_by_themselves() {
+    let mut b = Bundle::new("cg-entry");
+    let v1 = !cgroup_v2();
+    let v2 = palisade::isolate::cgroups::hierarchies()
+        .unwrap()
+        .iter()
+        .any(|h| h.v2);
+    b.script("true");
+    let run = traced(&b, &["run", &b.id]);
+    b.script("sleep 100");
+    assert!(b.palisade(&["run", "-d", &b.id]).status.success());
+    let exec = traced(&b, &["exec", &b.id, "true"]);
+    for (what, trace) in [("run", run), ("exec", exec)] {
+        assert!(
+            !trace
+                .lines()
+                .any(|l| l.contains("cgroup.procs\"") && l.contains("O_WRONLY")),
+            "{what} wrote a pid into cgroup.procs:\n{trace}"
+        );
+        assert!(
+            !v2 || trace.contains("CLONE_INTO_CGROUP"),
+            "{what}: no clone3(CLONE_INTO_CGROUP)\n{trace}"
+        );
+        // The runtime opens each v1 `tasks` file; the new process, another pid, writes 0.
+        let pid_of = |l: &str| l.split_whitespace().next().unwrap_or_default().to_owned();
+        let opens: Vec<&str> = trace
+            .lines()
+            .filter(|l| l.contains("/tasks\"") && l.contains("O_WRONLY"))
+            .collect();
+        let runtime: Vec<String> = opens.iter().map(|l| pid_of(l)).collect();
+        let own = trace
+            .lines()
+            .filter(|l| l.contains("write(") && l.contains(", \"0\", 1)"))
+            .filter(|l| !runtime.contains(&pid_of(l)))
+            .count();
+        assert!(
+            !v1 || (opens.len() >= 2 && own == opens.len()),
+            "{what}: the process did not write itself into each v1 hierarchy\n{trace}"
+        );
+    }
+    assert!(b
+        .palisade(&["exec", "-d", &b.id, "sleep", "100"])
+        .status
+        .success());
+    let ps = b.palisade(&["ps", "--format", "json", &b.id]);
+    let listed: Vec<i64> = serde_json::from_slice(&ps.stdout).unwrap();
+    assert_eq!(listed.len(), 2, "the init and exec's process: {listed:?}");
+    for pid in listed {
+        assert_in_every_hierarchy(&pid.to_string(), &b.id);
+    }
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
+/// A v1 cpuset without CPUs takes no task: the init's own write into `tasks` fails, and
+/// create says so, with the step and the file, and leaves nothing behind.
+#[test]
+fn an_init_that_cannot_enter_its_cgroup_fails_create() {
+    if cgroup_v2() {
+        eprintln!("cgroup v1 only: an empty cpuset");
+        return;
+    }
+    let mut b = Bundle::new("cg-nocpu");
+    let name = format!("{}-empty", b.id);
+    let cpuset = std::path::Path::new("/sys/fs/cgroup/cpuset/palisade").join(&name);
+    std::fs::create_dir_all(&cpuset).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(cpuset.join("cpuset.cpus"))
+            .unwrap()
+            .trim(),
+        ""
+    );
+    b.config["linux"]["cgroupsPath"] = format!("/palisade/{name}").into();
+    let (code, _, err) = b.run_script("true");
+    let _ = std::fs::remove_dir(&cpuset);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("init step cgroup")
+            && err.contains(&format!("{}/tasks", cpuset.display()))
+            && err.contains("No space left on device"),
+        "{err}"
+    );
+    b.assert_nothing_left();
+    assert!(cgroup_dirs(&name).is_empty());
+}
+
 #[test]
 fn a_limit_that_cannot_be_applied_fails_create() {
     let mut b = Bundle::new("cg-bad");

@@ -41,7 +41,7 @@ fn features_is_truthful_json() {
     assert!(v["annotations"]["io.palisade.init.steps"]
         .as_str()
         .unwrap()
-        .starts_with("namespaces,keyring,rootfs"));
+        .starts_with("cgroup,namespaces,keyring,rootfs"));
 }
 
 #[test]

@@ -11,7 +11,7 @@ dpkg -s procps >/dev/null 2>&1 || need+=(procps)
 # podman with conmon, and Docker; runc's own spec is one of the configs checked.
 if [ "${1:-}" = --tests ]; then
     for p in runc containerd podman conmon docker.io containernetworking-plugins \
-             python3-grpcio python3-protobuf protobuf-compiler iproute2 tar; do
+             python3-grpcio python3-protobuf protobuf-compiler iproute2 tar strace; do
         dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
     done
 fi

@@ -319,6 +319,11 @@ fn create_planned(
 
     // Idmapping needs host privilege: the runtime makes those binds, the init moves them.
     let idmapped = userns::idmapped(plan).map_err(|e| step_err("userns", e))?;
+    // A systemd scope exists only once the init does: then the runtime joins it by pid.
+    let entry = match cgroup.systemd_unit {
+        None => Some(cgroup.entry()?),
+        Some(_) => None,
+    };
     let pending = spawn::spawn(
         plan,
         &cgroup,
@@ -334,6 +339,7 @@ fn create_planned(
             console_socket,
             no_pivot: req.no_pivot,
             preserve_fds: req.preserve_fds,
+            entry,
         },
     )?;
     undo.pid = Some(pending.pid);
@@ -366,7 +372,12 @@ fn create_planned(
         c.record.cgroup = cgroup.clone();
         c.save()?;
     }
-    if let Err(e) = cgroup.join(pending.pid) {
+    let joined = match (&scope, &pending.v2_unjoined) {
+        (Some(_), _) => cgroup.join(pending.pid),
+        (None, Some(dir)) => cgroups::join_pid(dir, pending.pid),
+        (None, None) => Ok(()),
+    };
+    if let Err(e) = joined {
         pending.abort("cgroup join failed");
         return Err(e.into());
     }
@@ -905,10 +916,13 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
             console_socket,
             no_pivot: false,
             preserve_fds: req.preserve_fds,
+            entry: Some(c.record.cgroup.entry()?),
         },
     )?;
     let run = || -> Result<(), Error> {
-        c.record.cgroup.join(pending.pid)?;
+        if let Some(dir) = &pending.v2_unjoined {
+            cgroups::join_pid(dir, pending.pid)?;
+        }
         pending.proceed(c.record.oci_state_json(Status::Running))?;
         pending.wait_ready(|| Err("exec runs no createRuntime hooks".into()))?;
         if let Some(pf) = req.pid_file {

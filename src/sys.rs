@@ -510,6 +510,59 @@ pub fn clone_into(flags: i32, child: impl FnOnce() -> i32) -> io::Result<libc::p
     Ok(pid.as_raw())
 }
 
+/// struct clone_args of include/uapi/linux/sched.h, up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// clone3(2) with CLONE_INTO_CGROUP: the child is born in the cgroup v2 directory `cgroup`
+/// and runs `child`, then exits with its return value. Born there, it never migrates, so
+/// no write of its pid into cgroup.procs takes the kernel's global threadgroup lock (which
+/// waits for an RCU grace period). ENOSYS, E2BIG or EINVAL: a kernel older than 5.7.
+pub fn clone3_into_cgroup(
+    flags: i32,
+    cgroup: BorrowedFd<'_>,
+    child: impl FnOnce() -> i32,
+) -> io::Result<libc::pid_t> {
+    let args = CloneArgs {
+        flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.as_raw_fd() as u64,
+        ..Default::default()
+    };
+    // SAFETY: `args` is a valid clone_args of the size passed. Without CLONE_VM and with no
+    // stack given, the child continues here on a private copy of our memory, as after
+    // fork(2); this process has a single thread, so no lock can be held by a thread the
+    // child lacks. The child never returns from this function: it ends in _exit(2).
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid == 0 {
+        let code = child();
+        // SAFETY: _exit ends this child without running the parent's atexit handlers.
+        unsafe { libc::_exit(code) }
+    }
+    Ok(check(pid)? as libc::pid_t)
+}
+
 /// Sets the controlling terminal of this session (ioctl TIOCSCTTY).
 pub fn set_controlling_terminal(fd: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: TIOCSCTTY takes an integer argument.

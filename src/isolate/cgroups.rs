@@ -4,6 +4,8 @@
 
 use std::fs;
 use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -135,6 +137,41 @@ pub struct Cgroup {
     pub systemd_unit: Option<String>,
 }
 
+/// How a new process (an init, or one `exec` starts) enters the container's cgroup without
+/// the runtime writing its pid. A pid written into cgroup.procs takes the kernel's global
+/// cgroup_threadgroup_rwsem for writing, which first waits for an RCU grace period: 1 to
+/// 15 ms per create here, the largest single cost of `run`. So the process is born in the
+/// cgroup v2 directory (clone3 with CLONE_INTO_CGROUP), and on each v1 hierarchy it
+/// writes 0, meaning itself, into `tasks`: moving one thread that is the writer itself
+/// needs no such lock (kernel/cgroup/cgroup.c, cgroup_procs_write_start). The process is
+/// single-threaded then, so that thread is the whole process.
+#[derive(Debug, Default)]
+pub struct Entry {
+    /// The cgroup v2 directory (pure v2, or the hybrid layout's unified one).
+    pub v2: Option<(PathBuf, OwnedFd)>,
+    /// Each v1 hierarchy's `tasks` file, opened for writing by the runtime.
+    pub v1_tasks: Vec<(PathBuf, fs::File)>,
+}
+
+impl Entry {
+    /// In the new process, before anything else: joins every v1 hierarchy. The files are
+    /// closed once written.
+    pub fn join_v1_self(&mut self) -> io::Result<()> {
+        use std::io::Write;
+        for (path, mut f) in self.v1_tasks.drain(..) {
+            f.write_all(b"0")
+                .map_err(|e| io::Error::new(e.kind(), format!("join {}: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+}
+
+/// Moves the process `pid` into one directory, through cgroup.procs.
+pub fn join_pid(dir: &Path, pid: i32) -> Result<(), CgroupError> {
+    let f = dir.join("cgroup.procs");
+    fs::write(&f, pid.to_string()).map_err(io_err(&f))
+}
+
 /// Resolves `cgroupsPath` (absolute, relative to our own cgroup, or the default
 /// `/palisade/<id>`) on every hierarchy.
 pub fn locate(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroup, CgroupError> {
@@ -237,11 +274,39 @@ impl Cgroup {
 
     /// Moves `pid` into the cgroup on every hierarchy.
     pub fn join(&self, pid: i32) -> Result<(), CgroupError> {
+        self.dirs.iter().try_for_each(|dir| join_pid(dir, pid))
+    }
+
+    /// Opens what a new process needs to enter this cgroup by itself (see [`Entry`]).
+    pub fn entry(&self) -> Result<Entry, CgroupError> {
+        let mut entry = Entry::default();
         for dir in &self.dirs {
-            let f = dir.join("cgroup.procs");
-            fs::write(&f, pid.to_string()).map_err(io_err(&f))?;
+            let fd: OwnedFd = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+                .open(dir)
+                .map_err(io_err(dir))?
+                .into();
+            // f_type's width differs between architectures.
+            #[allow(clippy::unnecessary_cast)]
+            let v2 = nix::sys::statfs::fstatfs(&fd)
+                .map_err(|e| io_err(dir)(e.into()))?
+                .filesystem_type()
+                .0 as i64
+                == CGROUP2_SUPER_MAGIC;
+            if v2 {
+                entry.v2 = Some((dir.clone(), fd));
+            } else {
+                let tasks = dir.join("tasks");
+                let f = fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_CLOEXEC)
+                    .open(&tasks)
+                    .map_err(io_err(&tasks))?;
+                entry.v1_tasks.push((tasks, f));
+            }
         }
-        Ok(())
+        Ok(entry)
     }
 
     /// linux.resources.devices on the v1 devices controller, in order (devices.deny "a"

@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub new_keyring: bool,
     /// OCI state handed over with the createRuntime reply, for createContainer hooks.
     pub state: String,
+    /// The cgroup files this process writes itself into first.
+    pub cgroup_entry: crate::isolate::cgroups::Entry,
     pub executable: Option<CString>,
     /// What the kernel enforced of the Landlock ruleset, reported with `Ready`.
     pub landlock_status: Option<String>,
@@ -62,6 +64,7 @@ pub type Step = fn(&mut Ctx) -> io::Result<()>;
 /// - seccomp comes after `start` and the startContainer hooks, as the last step before
 ///   execve, so the filter need not allow the runtime's own system calls.
 pub const STEPS: &[(&str, Step)] = &[
+    ("cgroup", step_cgroup),
     ("namespaces", step_namespaces),
     ("keyring", step_keyring),
     ("rootfs", step_rootfs),
@@ -95,6 +98,7 @@ pub const STEPS: &[(&str, Step)] = &[
 /// and cgroup instead of making them, and then follows the init's order from rlimits on,
 /// with no wait for `start`.
 pub const EXEC_STEPS: &[(&str, Step)] = &[
+    ("cgroup", step_cgroup),
     ("join", step_join),
     ("console", step_console),
     ("rlimits", step_rlimits),
@@ -110,6 +114,12 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
     ("ready", step_ready),
     ("seccomp", step_seccomp),
 ];
+
+/// Enters the container's cgroup on every v1 hierarchy (the v2 one it was born in), before
+/// anything else and while it is still our code alone that runs.
+fn step_cgroup(c: &mut Ctx) -> io::Result<()> {
+    c.cgroup_entry.join_v1_self()
+}
 
 /// Joins the running container's namespaces (the user namespace first, so that the others
 /// are entered with its privileges); setns into the mount namespace also moves us into the
@@ -435,6 +445,7 @@ pub fn run(mut ctx: Ctx, steps: &[(&str, Step)]) -> i32 {
             .map(|b| b.tree.as_raw_fd()),
     );
     keep.extend(ctx.idmapped.rootfs.as_ref().map(|b| b.tree.as_raw_fd()));
+    keep.extend(ctx.cgroup_entry.v1_tasks.iter().map(|(_, f)| f.as_raw_fd()));
     if let Err(e) = fds::close_inherited(&keep, ctx.preserve_fds) {
         report(&ctx, "fds", &e.to_string());
         return 1;
@@ -499,6 +510,7 @@ mod tests {
         assert_eq!(
             step_names(),
             vec![
+                "cgroup",
                 "namespaces",
                 "keyring",
                 "rootfs",

@@ -2,11 +2,11 @@
 //! cgroup, answer its requests, and return once it reports `Ready`.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use super::init::{self, Ctx};
 use super::sync::{Channel, Msg};
-use crate::isolate::cgroups::Cgroup;
+use crate::isolate::cgroups::{Cgroup, Entry};
 use crate::isolate::namespaces::{self, ChildrenIn};
 use crate::spec::Plan;
 use crate::sys;
@@ -39,12 +39,18 @@ pub struct SpawnOptions<'a> {
     pub console_socket: Option<OwnedFd>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
+    /// How the process enters its cgroup by itself; `None` when the runtime joins it by
+    /// pid (a systemd scope, which exists only once the init does).
+    pub entry: Option<Entry>,
 }
 
 /// A running init that has not reported `Ready` yet.
 pub struct Pending {
     pub pid: i32,
     chan: Channel,
+    /// The cgroup v2 directory the init was not born in (cloned by a first stage, or a
+    /// kernel without CLONE_INTO_CGROUP): the runtime writes its pid there.
+    pub v2_unjoined: Option<std::path::PathBuf>,
 }
 
 /// Clones the init. New namespaces come from the clone flags, except the cgroup namespace,
@@ -58,9 +64,13 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
         plan.new_namespace_flags() & !libc::CLONE_NEWCGROUP & !libc::CLONE_NEWTIME
     };
     let children_in = ChildrenIn::enter(plan).map_err(SpawnError::Clone)?;
+    let mut opts = opts;
+    let mut entry = opts.entry.take().unwrap_or_default();
+    let v2 = entry.v2.take();
     let mut theirs = Some(theirs);
     let mut opts = Some(opts);
-    let init = || {
+    let mut entry = Some(entry);
+    let mut init = || {
         let opts = opts.take().expect("once");
         let steps = opts.steps;
         init::run(
@@ -79,31 +89,64 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
                 idmapped: opts.idmapped,
                 new_keyring: opts.new_keyring,
                 state: String::new(),
+                cgroup_entry: entry.take().expect("once"),
                 executable: None,
                 landlock_status: None,
             },
             steps,
         )
     };
+    let mut born_in_v2 = false;
     let pid = if namespaces::needs_stage(plan) {
-        namespaces::clone_staged(plan, flags, init)
+        namespaces::clone_staged(plan, flags, &mut init)
+    } else if let Some((dir, fd)) = &v2 {
+        match sys::clone3_into_cgroup(flags, fd.as_fd(), &mut init) {
+            // A kernel before 5.7 (no clone3, or no CLONE_INTO_CGROUP): the runtime joins.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOSYS | libc::E2BIG | libc::EINVAL)
+                ) =>
+            {
+                sys::clone_into(flags, &mut init)
+            }
+            Err(e) => {
+                return Err(SpawnError::Clone(io::Error::new(
+                    e.kind(),
+                    format!("clone3 into cgroup {}: {e}", dir.display()),
+                )))
+            }
+            Ok(pid) => {
+                born_in_v2 = true;
+                Ok(pid)
+            }
+        }
     } else {
-        sys::clone_into(flags, init)
+        sys::clone_into(flags, &mut init)
     }
     .map_err(SpawnError::Clone)?;
     drop(children_in);
     // Our copies of the init's descriptors close here (the clone has its own).
     drop(theirs);
     drop(opts);
-    Ok(Pending { pid, chan: ours })
+    drop(entry);
+    Ok(Pending {
+        pid,
+        chan: ours,
+        v2_unjoined: v2.filter(|_| !born_in_v2).map(|(dir, _)| dir),
+    })
 }
 
 impl Pending {
     /// Lets the init go on (its cgroup is ready).
     pub fn proceed(&self, state: String) -> Result<(), SpawnError> {
-        self.chan
-            .send(&Msg::Proceed { state })
-            .map_err(SpawnError::Channel)
+        self.chan.send(&Msg::Proceed { state }).map_err(|e| {
+            // An init whose first step failed has said why and gone.
+            match self.chan.recv() {
+                Ok(Some(Msg::Failed { step, error })) => SpawnError::Step { step, error },
+                _ => SpawnError::Channel(e),
+            }
+        })
     }
 
     /// Stops the init before it starts anything.

@@ -54,9 +54,14 @@ impl Channel {
     /// The next message, or None when the other side has closed.
     pub fn recv(&self) -> io::Result<Option<Msg>> {
         let mut buf = vec![0u8; 1 << 16];
+        let mut reset = false;
         let n = loop {
             match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
                 Err(nix::errno::Errno::EINTR) => continue,
+                // A peer that exits with our last message unread resets the connection; what
+                // it sent before (its `Failed`) is still queued behind that error, which this
+                // read consumed (net/unix/af_unix.c, unix_release_sock).
+                Err(nix::errno::Errno::ECONNRESET) if !reset => reset = true,
                 other => break other?,
             }
         };
@@ -98,5 +103,20 @@ mod tests {
         assert_eq!(b.expect("ready").unwrap(), Msg::Ready { landlock: None });
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
+    }
+
+    /// An init that fails its first step says why and exits with our `Proceed` unread.
+    #[test]
+    fn a_failure_sent_before_a_reset_is_still_read() {
+        let (init, runtime) = Channel::pair().unwrap();
+        let failed = Msg::Failed {
+            step: "cgroup".into(),
+            error: "boom".into(),
+        };
+        init.send(&failed).unwrap();
+        runtime.send(&Msg::Proceed { state: "{}".into() }).unwrap();
+        drop(init);
+        assert_eq!(runtime.recv().unwrap(), Some(failed));
+        assert_eq!(runtime.recv().unwrap(), None);
     }
 }
