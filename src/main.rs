@@ -16,7 +16,30 @@ fn version() -> String {
     )
 }
 
+/// The commands that put a process into a container and so run from a sealed copy.
+fn puts_a_process_in_a_container(c: &Command) -> bool {
+    matches!(c, Command::Create(_) | Command::Run(_) | Command::Exec(_))
+}
+
+fn seal_or_exit() {
+    if let Err(e) = sanitize::ensure_sealed_self() {
+        eprintln!(
+            "palisade: cannot re-execute from a sealed copy of itself (CVE-2019-5736 defence): {e}"
+        );
+        std::process::exit(1);
+    }
+}
+
 fn main() {
+    // Re-executed before parsing when any argument names such a command: parsing builds
+    // clap's whole command tree, which would otherwise be done twice. The check after
+    // parsing below remains what guarantees it.
+    if std::env::args_os()
+        .skip(1)
+        .any(|a| matches!(a.as_encoded_bytes(), b"create" | b"run" | b"exec"))
+    {
+        seal_or_exit();
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -44,14 +67,8 @@ fn main() {
         eprintln!("palisade: mark inherited descriptors close-on-exec: {e}");
         std::process::exit(1);
     }
-    if matches!(
-        command,
-        Command::Create(_) | Command::Run(_) | Command::Exec(_)
-    ) {
-        if let Err(e) = sanitize::ensure_sealed_self() {
-            eprintln!("palisade: cannot re-execute from a sealed copy of itself (CVE-2019-5736 defence): {e}");
-            std::process::exit(1);
-        }
+    if puts_a_process_in_a_container(command) {
+        seal_or_exit();
     }
     let format = match cli.log_format {
         LogFormat::Text => logging::Format::Text,
