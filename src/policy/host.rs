@@ -28,8 +28,21 @@ impl Host for RealHost {
         std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
     }
 
+    /// Remembered for the life of the process: a create evaluates the profile twice (before
+    /// and after hardening), each time resolving every listed host path and bind source.
     fn canonical(&self, path: &Path) -> PathBuf {
-        std::fs::canonicalize(path).unwrap_or_else(|_| clean(path))
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        static SEEN: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
+        let seen = SEEN.get_or_init(Default::default);
+        if let Some(c) = seen.lock().ok().and_then(|m| m.get(path).cloned()) {
+            return c;
+        }
+        let c = std::fs::canonicalize(path).unwrap_or_else(|_| clean(path));
+        if let Ok(mut m) = seen.lock() {
+            m.insert(path.to_path_buf(), c.clone());
+        }
+        c
     }
 }
 

@@ -678,3 +678,38 @@ fn a_refusal_line_stays_readable() {
     );
     assert!(line.contains("and 35 more"), "{line}");
 }
+
+/// The byte comparison answers as `Path::starts_with` does, on plain paths and odd ones.
+#[test]
+fn beneath_agrees_with_path_starts_with() {
+    let paths = [
+        "/",
+        "/a",
+        "/a/",
+        "/ab",
+        "/a/b",
+        "/a/b/",
+        "/a//b",
+        "/a/./b",
+        "/a/.",
+        "/a/..",
+        "/a/../b",
+        "a",
+        "a/b",
+        "",
+        "/.",
+        "//",
+        "/var/run/docker.sock",
+        "/var/run",
+        "/var/runner",
+    ];
+    for p in paths {
+        for d in paths {
+            assert_eq!(
+                beneath(Path::new(p), Path::new(d)),
+                Path::new(p).starts_with(d),
+                "beneath({p:?}, {d:?})"
+            );
+        }
+    }
+}
