@@ -23,6 +23,12 @@ import threading
 import time
 
 TIMEOUT = 20  # seconds; a hung call is killed and counted as a failure
+# Seconds of quiet before each timed call (--settle). A pid written into cgroup.procs takes
+# the kernel's cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period
+# (8 ms typical here) unless another write came within about one grace period before it.
+# Back to back, one runtime's write spares the next one's wait; after a pause, as when a
+# node starts a container, each pays its own. The pause measures every call as that one.
+SETTLE = 0.1
 
 
 def pct(xs, p):
@@ -52,9 +58,11 @@ class Failure(Exception):
     pass
 
 
-def call(rt, args, cwd=None):
-    """One runtime call; returns its wall time in seconds. stderr goes to a file, not a
-    pipe: a created container holds the runtime's stdio."""
+def call(rt, args, cwd=None, settle=True):
+    """One runtime call, after SETTLE seconds of quiet; returns its wall time in seconds.
+    stderr goes to a file, not a pipe: a created container holds the runtime's stdio."""
+    if settle:
+        time.sleep(SETTLE)
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(rt.argv(*args), cwd=cwd, env=rt.env, stdin=subprocess.DEVNULL,
@@ -234,6 +242,7 @@ def parallel(runtimes, n, bundles, width=20):
     """Wall time for `width` runs started at once."""
     def once(rt, i):
         cids = [rt.new_id("par") for _ in range(width)]
+        time.sleep(SETTLE)
         t0 = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(width) as ex:
             res = list(ex.map(lambda c: _try(rt, ["run", "--bundle", bundles[rt.label], c]),
@@ -251,7 +260,7 @@ def parallel(runtimes, n, bundles, width=20):
 
 def _try(rt, args):
     try:
-        return call(rt, args)
+        return call(rt, args, settle=False)
     except Failure as e:
         return e
 
@@ -306,7 +315,11 @@ def main():
     ap.add_argument("--profiles", required=True, help="palisade's profiles/ directory")
     ap.add_argument("-n", type=int, default=30)
     ap.add_argument("--json")
+    ap.add_argument("--settle", type=float, default=SETTLE,
+                    help="seconds of quiet before each timed call (0: back to back)")
     a = ap.parse_args()
+    global SETTLE
+    SETTLE = a.settle
     work = tempfile.mkdtemp(prefix="palisade-bench-")
     os.chmod(work, 0o755)
     n = a.n
@@ -386,7 +399,8 @@ def main():
         print(report[-1], flush=True)
         return s
 
-    print(f"# palisade benchmarks, {n} runs per row, interleaved\n", flush=True)
+    print(f"# palisade benchmarks, {n} runs per row, interleaved, {SETTLE} s of quiet "
+          "before each timed call\n", flush=True)
     row("run", "run of /bin/true (runc spec's default config)",
         interleave(runtimes, n, run_once(same(true_b))))
     b = same(true_b)

@@ -5,6 +5,9 @@
 # Usage: scripts/bench.sh [RUNS]          (default 30 runs per row)
 #   PALISADE_BENCH_YOUKI=0  leaves youki out (building it takes minutes)
 #   PALISADE_BENCH_JSON=F   also writes the numbers as JSON to F
+#   PALISADE_BENCH_SETTLE=S seconds of quiet before each timed call (default 0.1; 0 runs
+#                           the calls back to back, where one runtime's cgroup work can
+#                           spare the next one a wait: see bench.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root: it creates containers" >&2; exit 1; }
@@ -32,6 +35,7 @@ rootfs=target/bench-rootfs
 [ -x "$rootfs/bin/busybox" ] || bash scripts/make-rootfs.sh "$rootfs" >/dev/null
 json=()
 [ -n "${PALISADE_BENCH_JSON:-}" ] && json=(--json "$PALISADE_BENCH_JSON")
+[ -n "${PALISADE_BENCH_SETTLE:-}" ] && json+=(--settle "$PALISADE_BENCH_SETTLE")
 # crun 1.8 refuses the hybrid layout's cgroup2 mount: hide it in a private mount
 # namespace, for every runtime alike.
 exec unshare --mount --propagation private -- sh -c '
