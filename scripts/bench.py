@@ -308,6 +308,7 @@ def growth_table(title, steps):
 
 
 def main():
+    global SETTLE
     ap = argparse.ArgumentParser()
     ap.add_argument("--rootfs", required=True)
     ap.add_argument("--palisade", required=True)
@@ -318,7 +319,6 @@ def main():
     ap.add_argument("--settle", type=float, default=SETTLE,
                     help="seconds of quiet before each timed call (0: back to back)")
     a = ap.parse_args()
-    global SETTLE
     SETTLE = a.settle
     work = tempfile.mkdtemp(prefix="palisade-bench-")
     os.chmod(work, 0o755)
