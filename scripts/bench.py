@@ -172,6 +172,23 @@ def interleave(runtimes, n, once):
     return out
 
 
+def interleave_steps(runtimes, n, steps):
+    """The steps of a growth row ([(name, bundles)], e.g. 0, 20 and 100 mounts) in the same
+    rounds, every (runtime, step) pair shuffled, so that drift between rows measured minutes
+    apart does not show as growth. Returns {name: {label: [seconds]}}."""
+    out = {name: {rt.label: [] for rt in runtimes} for name, _ in steps}
+    for i in range(n):
+        pairs = [(rt, name, b) for rt in runtimes for name, b in steps]
+        random.Random(i).shuffle(pairs)
+        for rt, name, b in pairs:
+            try:
+                out[name][rt.label].append(run_once(b)(rt, i))
+            except Failure as e:
+                rt.failures += 1
+                rt.errors.append(str(e))
+    return out
+
+
 def run_once(bundles):
     def once(rt, i):
         cid = rt.new_id("run")
@@ -415,26 +432,31 @@ def main():
         peak_rss(runtimes, max(3, n // 3), same(true_b)), unit="KiB", scale=1.0)
     row("parallel", "20 runs at once: wall time",
         parallel(runtimes, max(2, n // 5), same(true_b)))
-    m0 = data["run"]
-    s20 = row("mounts20", "run with 20 bind mounts", interleave(runtimes, n, run_once(same(m20))))
-    s100 = row("mounts100", "run with 100 bind mounts",
-               interleave(runtimes, n, run_once(same(m100))))
+    # Growth rows: every step of one row in the same shuffled rounds (interleave_steps).
+    g = interleave_steps(runtimes, n, [("0", same(true_b)), ("20", same(m20)),
+                                       ("100", same(m100))])
+    m0 = summarize(g["0"])
+    s20 = row("mounts20", "run with 20 bind mounts", g["20"])
+    s100 = row("mounts100", "run with 100 bind mounts", g["100"])
     report.append(growth_table("growth with mounts (0 / 20 / 100)",
                                [("0", m0), ("20", s20), ("100", s100)]))
     print(report[-1], flush=True)
     # palisade unconfined: the filter is the config's own; baseline would add its own.
     plain = others + [pal_plain]
-    s0 = summarize(interleave(plain, n, run_once(same(true_b))))
+    g = interleave_steps(plain, n, [("none", same(true_b)), ("filter", same(sec))])
+    s0 = summarize(g["none"])
     s1 = row("seccomp", "run with a ~360-rule seccomp filter (palisade's default.json)",
-             interleave(plain, n, run_once(same(sec))))
+             g["filter"])
     report.append(growth_table("growth with the seccomp filter (none / ~360 rules)",
                                [("none", s0), ("filter", s1)]))
     print(report[-1], flush=True)
-    u0 = summarize(interleave(plain, n, run_once(same(true_b))))
+    g = interleave_steps(plain, n, [("none", same(true_b)), ("chowned", same(uns)),
+                                    ("idmapped", same(uns_idmap))])
+    u0 = summarize(g["none"])
     u1 = row("userns", "run in a user namespace (rootfs chowned to the mapped range)",
-             interleave(plain, n, run_once(same(uns))))
+             g["chowned"])
     u2 = row("userns_idmap", "run in a user namespace, host-owned rootfs (palisade idmaps it)",
-             interleave(plain, n, run_once(same(uns_idmap))))
+             g["idmapped"])
     report.append(growth_table("growth with a user namespace (none / chowned / idmapped)",
                                [("none", u0), ("chowned", u1), ("idmapped", u2)]))
     print(report[-1], flush=True)
