@@ -67,23 +67,42 @@ fn mount_destination_symlinks_stay_inside() {
         .exists());
 }
 
-/// CVE-2019-19921 class: no mount may land inside /proc through a symlink.
+/// CVE-2019-19921 class: no mount may land inside /proc through a symlink, whether the
+/// target already exists there (checked on the very descriptor mounted onto) or would be
+/// created there (its nearest existing ancestor is named).
 #[test]
 fn mounts_into_proc_are_refused() {
-    let mut b = Bundle::new("d-proc");
-    std::os::unix::fs::symlink("/proc/sys/kernel", b.rootfs().join("kern")).unwrap();
-    b.config["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({"destination": "/kern/x", "type": "tmpfs", "source": "tmpfs"}));
-    b.script("true");
-    let (code, _, err) = b.run();
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("procfs") && err.contains("CVE-2019-19921"),
-        "{err}"
-    );
-    b.assert_nothing_left();
+    for (name, dest, named) in [
+        ("d-proc", "/kern/x", "(/kern)"),
+        ("d-proc-existing", "/kern", "(/kern)"),
+    ] {
+        let mut b = Bundle::new(name);
+        std::os::unix::fs::symlink("/proc/sys/kernel", b.rootfs().join("kern")).unwrap();
+        b.config["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"destination": dest, "type": "tmpfs", "source": "tmpfs"}));
+        b.script("true");
+        let (code, _, err) = b.run();
+        assert_eq!(code, 1, "{dest}");
+        assert!(
+            err.contains("procfs") && err.contains(named) && err.contains("CVE-2019-19921"),
+            "{dest}: {err}"
+        );
+        b.assert_nothing_left();
+    }
+}
+
+/// The few /proc files that lxcfs and friends bind over may still be bound over.
+#[test]
+fn listed_proc_files_may_be_bound_over() {
+    let mut b = Bundle::new("d-proc-allowed");
+    let fake = b.path().join("meminfo");
+    std::fs::write(&fake, "MemTotal: 1 kB\n").unwrap();
+    b.config["mounts"].as_array_mut().unwrap().push(serde_json::json!(
+        {"destination": "/proc/meminfo", "type": "bind", "source": fake, "options": ["bind", "ro"]}
+    ));
+    assert_eq!(b.probe("cat /proc/meminfo").trim(), "MemTotal: 1 kB");
 }
 
 /// CVE-2024-21626: no runtime descriptor leaks into the container, and a cwd pointing

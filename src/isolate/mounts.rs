@@ -2,7 +2,7 @@
 //! one entry onto a target opened inside the rootfs.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::mount::MsFlags;
@@ -10,6 +10,68 @@ use nix::sys::stat::fstat;
 
 use super::resolve::{self, Kind};
 use crate::sys;
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Files under /proc that may be bind-mounted over (lxcfs and friends do); any other mount
+/// into procfs is refused, since it could hide or replace kernel controls (CVE-2019-19921).
+const PROC_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// The descriptor a mount goes onto: `dest` resolved inside `root`, created when missing.
+/// A target in procfs is refused (CVE-2019-19921), checked on this very descriptor, so
+/// that no symlink swapped in after the check can move the mount into /proc
+/// (CVE-2025-52881 class).
+fn target(root: BorrowedFd<'_>, dest: &Path, kind: Kind) -> io::Result<OwnedFd> {
+    let allowed = dest == Path::new("/proc") || PROC_ALLOWED.iter().any(|p| Path::new(p) == dest);
+    let fd = match resolve::open_in_root(root, dest) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            // Name the procfs ancestor rather than fail on creating a file in it.
+            if !allowed {
+                let mut cur = dest.to_path_buf();
+                while cur.pop() {
+                    match resolve::open_in_root(root, &cur) {
+                        Ok(fd) => {
+                            refuse_proc(fd.as_fd(), &cur)?;
+                            break;
+                        }
+                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            resolve::open_or_create(root, dest, kind)?
+        }
+        other => other?,
+    };
+    if !allowed {
+        refuse_proc(fd.as_fd(), dest)?;
+    }
+    Ok(fd)
+}
+
+fn refuse_proc(fd: BorrowedFd<'_>, path: &Path) -> io::Result<()> {
+    if resolve::is_fs(fd, PROC_SUPER_MAGIC)? {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "destination resolves into procfs ({}): refused (CVE-2019-19921)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Parsed mount options: flags for mount(2), recursive attributes for mount_setattr(2),
 /// propagation changes, and the rest as filesystem data.
@@ -238,8 +300,7 @@ pub struct BindTree {
 /// Moves a detached bind onto `dest` inside `root` (created as a directory or a file to
 /// match the source), then applies propagation.
 pub fn attach(root: BorrowedFd<'_>, b: &BindTree, dest: &Path, o: &MountOptions) -> io::Result<()> {
-    let target =
-        resolve::open_or_create(root, dest, if b.is_dir { Kind::Dir } else { Kind::File })?;
+    let target = target(root, dest, if b.is_dir { Kind::Dir } else { Kind::File })?;
     sys::move_mount_fd(b.tree.as_fd(), target.as_fd())?;
     set_propagation(b.tree.as_fd(), o)
 }
@@ -269,9 +330,22 @@ pub fn filesystem(
     dest: &Path,
     o: &MountOptions,
 ) -> io::Result<()> {
-    let target = resolve::open_or_create(root, dest, Kind::Dir)?;
+    let target = target(root, dest, Kind::Dir)?;
+    filesystem_onto(root, target.as_fd(), typ, source, dest, o)
+}
+
+/// [`filesystem`] onto a target the caller opened and vouches for: maskedPaths, which
+/// are in /proc by design.
+pub fn filesystem_onto(
+    root: BorrowedFd<'_>,
+    target: BorrowedFd<'_>,
+    typ: &str,
+    source: Option<&Path>,
+    dest: &Path,
+    o: &MountOptions,
+) -> io::Result<()> {
     let data = o.data_string();
-    let fd_path = resolve::fd_path(target.as_fd());
+    let fd_path = resolve::fd_path(target);
     let flags = o.flags - MsFlags::MS_BIND - MsFlags::MS_REC;
     nix::mount::mount(
         Some(source.unwrap_or(Path::new(typ))),

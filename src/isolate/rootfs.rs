@@ -16,53 +16,8 @@ use super::userns::Idmapped;
 use crate::spec::{Mount, Plan};
 use crate::sys;
 
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-
 fn ctx(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> io::Error {
     move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
-}
-
-/// Files under /proc that may be bind-mounted over (lxcfs and friends do); any other mount
-/// into procfs is refused, since it could hide or replace kernel controls (CVE-2019-19921).
-const PROC_ALLOWED: &[&str] = &[
-    "/proc/cpuinfo",
-    "/proc/diskstats",
-    "/proc/meminfo",
-    "/proc/stat",
-    "/proc/swaps",
-    "/proc/uptime",
-    "/proc/loadavg",
-    "/proc/slabinfo",
-    "/proc/net/dev",
-    "/proc/sys/kernel/ns_last_pid",
-];
-
-fn check_not_in_proc(root: BorrowedFd<'_>, dest: &Path) -> io::Result<()> {
-    if dest == Path::new("/proc") || PROC_ALLOWED.iter().any(|p| Path::new(p) == dest) {
-        return Ok(());
-    }
-    let mut cur = dest.to_path_buf();
-    loop {
-        match resolve::open_in_root(root, &cur) {
-            Ok(fd) => {
-                if resolve::is_fs(fd.as_fd(), PROC_SUPER_MAGIC)? {
-                    return Err(io::Error::new(
-                        io::ErrorKind::PermissionDenied,
-                        format!(
-                            "destination resolves into procfs ({}): refused (CVE-2019-19921)",
-                            cur.display()
-                        ),
-                    ));
-                }
-                return Ok(());
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-            Err(e) => return Err(e),
-        }
-        if !cur.pop() {
-            return Ok(());
-        }
-    }
 }
 
 /// Init step "rootfs": everything up to (not including) pivot_root. Returns the rootfs fd.
@@ -108,7 +63,6 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup, idmapped: &Idmapped) -> io::Result<
             if m.is_bind() { "bind" } else { m.typ.as_str() },
             m.source.as_deref().unwrap_or(Path::new("none")).display()
         );
-        check_not_in_proc(root.as_fd(), &m.destination).map_err(ctx(&what))?;
         let res = match idmapped.mounts.get(i).and_then(|t| t.as_ref()) {
             Some(tree) => mounts::attach(root.as_fd(), tree, &m.destination, &m.options),
             None => mount_one(root.as_fd(), m, cgroup),
@@ -352,7 +306,8 @@ pub fn mask_and_lock(plan: &Plan) -> io::Result<()> {
                 "noexec".into(),
                 "size=0".into(),
             ]);
-            mounts::filesystem(root.as_fd(), "tmpfs", Some(Path::new("tmpfs")), p, &o)
+            let tmpfs = Some(Path::new("tmpfs"));
+            mounts::filesystem_onto(root.as_fd(), target.as_fd(), "tmpfs", tmpfs, p, &o)
         } else {
             if devnull.is_none() {
                 devnull = Some(verified_dev_null(root.as_fd())?);
