@@ -365,12 +365,10 @@ pub fn plan_document(
     bundle: &Path,
     rootfs: Rootfs,
 ) -> Result<Plan, SpecError> {
-    // From the borrowed document: no copy of it (Deserializer for &Value).
-    let spec =
-        <Spec as serde::Deserialize>::deserialize(value).map_err(|source| SpecError::Parse {
-            path: bundle.join("config.json"),
-            source,
-        })?;
+    let spec: Spec = serde_json::from_value(value.clone()).map_err(|source| SpecError::Parse {
+        path: bundle.join("config.json"),
+        source,
+    })?;
     let mut plan = plan(&spec, bundle, rootfs)?;
     // oci-spec does not know process.landlock yet: read it from the raw document.
     plan.landlock = landlock(value, &plan)?;
