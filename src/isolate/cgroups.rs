@@ -80,8 +80,20 @@ pub fn hierarchies_from(mountinfo: &str) -> Vec<Hierarchy> {
     out
 }
 
-/// The hierarchies this process should use: on a pure v2 host only /sys/fs/cgroup.
+/// The hierarchies this process should use: on a pure v2 host only /sys/fs/cgroup. Read
+/// once per process (and inherited by the init, a clone whose mount namespace starts as a
+/// copy): mountinfo grows with every mount of the host and is read through the kernel's
+/// mount table lock, and one create would otherwise read it four times.
 pub fn hierarchies() -> io::Result<Vec<Hierarchy>> {
+    static LAYOUT: std::sync::OnceLock<Vec<Hierarchy>> = std::sync::OnceLock::new();
+    if let Some(h) = LAYOUT.get() {
+        return Ok(h.clone());
+    }
+    let h = read_hierarchies()?;
+    Ok(LAYOUT.get_or_init(|| h).clone())
+}
+
+fn read_hierarchies() -> io::Result<Vec<Hierarchy>> {
     let st = nix::sys::statfs::statfs("/sys/fs/cgroup").map_err(io::Error::from)?;
     if st.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC {
         return Ok(vec![Hierarchy {
