@@ -166,36 +166,77 @@ fn processes_enter_their_cgroup_by_themselves() {
     b.assert_nothing_left();
 }
 
-/// A v1 cpuset without CPUs takes no task: the init's own write into `tasks` fails, and
-/// create says so, with the step and the file, and leaves nothing behind.
+/// A cgroup v2 directory that is a sibling of a threaded cgroup is "domain invalid" and
+/// takes no process (cgroup-v2.rst, "Threads"): create says where the init could not go,
+/// and leaves nothing behind. Works on pure v2 and on the hybrid layout's unified mount.
 #[test]
 fn an_init_that_cannot_enter_its_cgroup_fails_create() {
+    let root = if cgroup_v2() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/unified"
+    };
+    if !std::path::Path::new(root).join("cgroup.procs").exists() {
+        eprintln!("no cgroup2 mount: nothing to test");
+        return;
+    }
+    let mut b = Bundle::new("cg-nojoin");
+    let name = format!("{}-threaded", b.id);
+    let parent = std::path::Path::new(root).join("palisade").join(&name);
+    std::fs::create_dir_all(parent.join("t")).unwrap();
+    std::fs::write(parent.join("t/cgroup.type"), "threaded").unwrap();
+    b.config["linux"]["cgroupsPath"] = format!("/palisade/{name}/c").into();
+    let (code, _, err) = b.run_script("true");
+    let leftover = parent.join("c").exists();
+    let _ = std::fs::remove_dir(parent.join("t"));
+    let _ = std::fs::remove_dir(&parent);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("{}/c", parent.display())),
+        "names the cgroup: {err}"
+    );
+    assert!(!leftover, "the container's own cgroup was removed");
+    b.assert_nothing_left();
+    assert!(cgroup_dirs(&name).is_empty());
+}
+
+/// An empty v1 cpuset above the container (left by another tool, or by a creator that has
+/// not filled it yet) would take no task: create fills it from its parent, as runc does,
+/// and the container runs with the parent's CPUs.
+#[test]
+fn an_empty_cpuset_above_the_container_is_filled() {
     if cgroup_v2() {
         eprintln!("cgroup v1 only: an empty cpuset");
         return;
     }
-    let mut b = Bundle::new("cg-nocpu");
-    let name = format!("{}-empty", b.id);
-    let cpuset = std::path::Path::new("/sys/fs/cgroup/cpuset/palisade").join(&name);
-    std::fs::create_dir_all(&cpuset).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(cpuset.join("cpuset.cpus"))
-            .unwrap()
-            .trim(),
-        ""
+    let mut b = Bundle::new("cg-fill");
+    let top = format!("{}-top", b.id);
+    let above = std::path::Path::new("/sys/fs/cgroup/cpuset").join(&top);
+    std::fs::create_dir(&above).unwrap();
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap().trim().to_string();
+    assert_eq!(read(&above.join("cpuset.cpus")), "");
+    b.config["linux"]["cgroupsPath"] = format!("/{top}/c").into();
+    let (code, out, err) = b.run_script("cat /sys/fs/cgroup/cpuset/cpuset.cpus");
+    let filled = (
+        read(&above.join("cpuset.cpus")),
+        read(&above.join("cpuset.mems")),
     );
-    b.config["linux"]["cgroupsPath"] = format!("/palisade/{name}").into();
-    let (code, _, err) = b.run_script("true");
-    let _ = std::fs::remove_dir(&cpuset);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("init step cgroup")
-            && err.contains(&format!("{}/tasks", cpuset.display()))
-            && err.contains("No space left on device"),
-        "{err}"
+    // create made `top` on the other hierarchies; delete removes only the container's own.
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(h.path().join(&top));
+    }
+    let host = std::path::Path::new("/sys/fs/cgroup/cpuset");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), read(&host.join("cpuset.cpus")));
+    assert_eq!(
+        filled,
+        (
+            read(&host.join("cpuset.cpus")),
+            read(&host.join("cpuset.mems"))
+        )
     );
     b.assert_nothing_left();
-    assert!(cgroup_dirs(&name).is_empty());
+    assert!(!above.exists());
 }
 
 #[test]

@@ -178,6 +178,21 @@ impl Entry {
     }
 }
 
+/// Copies the parent's cpuset.cpus and cpuset.mems into `dir` where `dir`'s are empty.
+/// Two creators may both copy: they write the same value.
+fn fill_cpuset(parent: &Path, dir: &Path) -> Result<(), CgroupError> {
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        let file = dir.join(f);
+        let cur = fs::read_to_string(&file).map_err(io_err(&file))?;
+        if cur.trim().is_empty() {
+            let from = parent.join(f);
+            let v = fs::read_to_string(&from).map_err(io_err(&from))?;
+            fs::write(&file, v.trim()).map_err(io_err(&file))?;
+        }
+    }
+    Ok(())
+}
+
 /// Moves the process `pid` into one directory, through cgroup.procs.
 pub fn join_pid(dir: &Path, pid: i32) -> Result<(), CgroupError> {
     let f = dir.join("cgroup.procs");
@@ -249,35 +264,41 @@ pub fn locate_systemd(scope: &super::systemd::Scope) -> Result<Cgroup, CgroupErr
 }
 
 impl Cgroup {
-    /// Creates every directory (recording which are new) and fills an empty v1 cpuset from
-    /// its parent, without which no task could join (cpuset(7)).
+    /// Creates every directory (recording which are new), from the hierarchy's root down,
+    /// and on the v1 cpuset hierarchy fills each level's empty cpuset.cpus and cpuset.mems
+    /// from its parent, whether that level is new or was there before: a cpuset without
+    /// CPUs or memory nodes takes no task (cpuset(7)), and one left empty by another tool,
+    /// or by a creator that has not filled it yet, would otherwise fail every container
+    /// beneath it. runc does the same (libcontainer/cgroups/fs/cpuset.go).
     pub fn create(&mut self) -> Result<(), CgroupError> {
+        let hs = hierarchies().map_err(io_err(Path::new("/sys/fs/cgroup")))?;
         for dir in self.dirs.clone() {
-            let mut missing = Vec::new();
-            let mut cur = dir.as_path();
-            while !cur.exists() {
-                missing.push(cur.to_path_buf());
-                match cur.parent() {
-                    Some(p) => cur = p,
-                    None => break,
-                }
-            }
-            for d in missing.into_iter().rev() {
-                match fs::create_dir(&d) {
-                    Ok(()) => self.created.push(d.clone()),
+            let Some(h) = hs
+                .iter()
+                .filter(|h| dir.starts_with(&h.mountpoint))
+                .max_by_key(|h| h.mountpoint.as_os_str().len())
+            else {
+                return Err(io_err(&dir)(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "not beneath a mounted cgroup hierarchy",
+                )));
+            };
+            let cpuset = !h.v2 && h.controllers.iter().any(|c| c == "cpuset");
+            let mut cur = h.mountpoint.clone();
+            for part in dir
+                .strip_prefix(&h.mountpoint)
+                .unwrap_or(Path::new(""))
+                .components()
+            {
+                let parent = cur.clone();
+                cur.push(part);
+                match fs::create_dir(&cur) {
+                    Ok(()) => self.created.push(cur.clone()),
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(io_err(&d)(e)),
+                    Err(e) => return Err(io_err(&cur)(e)),
                 }
-                for f in ["cpuset.cpus", "cpuset.mems"] {
-                    let file = d.join(f);
-                    if d.join("cgroup.clone_children").exists() && file.exists() {
-                        let cur = fs::read_to_string(&file).map_err(io_err(&file))?;
-                        if cur.trim().is_empty() {
-                            let parent = d.parent().unwrap_or(&d).join(f);
-                            let v = fs::read_to_string(&parent).map_err(io_err(&parent))?;
-                            fs::write(&file, v.trim()).map_err(io_err(&file))?;
-                        }
-                    }
+                if cpuset {
+                    fill_cpuset(&parent, &cur)?;
                 }
             }
         }
