@@ -99,6 +99,24 @@ fn run_returns_the_exit_status() {
     b.assert_nothing_left();
 }
 
+/// Kubernetes allows 256 KB of annotations; the OCI state that carries them travels to the
+/// init as one message, which once had to fit 64 KB.
+#[test]
+fn large_annotations_reach_the_state() {
+    let mut b = Bundle::new("bigann");
+    let big = "a".repeat(100_000);
+    b.config["annotations"] = serde_json::json!({ "example.com/big": big });
+    b.script("true");
+    let o = b.palisade(&["create", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        b.state_json()["annotations"]["example.com/big"],
+        big.as_str()
+    );
+    assert!(b.palisade(&["delete", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
 #[test]
 fn delete_of_created_container_needs_no_force() {
     let mut b = Bundle::new("delcreated");

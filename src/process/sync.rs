@@ -51,23 +51,28 @@ impl Channel {
         Ok(())
     }
 
-    /// The next message, or None when the other side has closed.
+    /// The next message, or None when the other side has closed. The packet's length is
+    /// read first (MSG_PEEK with MSG_TRUNC gives a SOCK_SEQPACKET packet's real length,
+    /// recv(2)), so a buffer of exactly that size takes it: an OCI state with large
+    /// annotations fits, and a small message costs no large zeroed buffer.
     pub fn recv(&self) -> io::Result<Option<Msg>> {
-        let mut buf = vec![0u8; 1 << 16];
         let mut reset = false;
-        let n = loop {
-            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+        let mut read = |buf: &mut [u8], flags: MsgFlags| loop {
+            match recv(self.fd.as_raw_fd(), buf, flags) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 // A peer that exits with our last message unread resets the connection; what
                 // it sent before (its `Failed`) is still queued behind that error, which this
                 // read consumed (net/unix/af_unix.c, unix_release_sock).
                 Err(nix::errno::Errno::ECONNRESET) if !reset => reset = true,
-                other => break other?,
+                other => break other,
             }
         };
-        if n == 0 {
+        let len = read(&mut [], MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
+        if len == 0 {
             return Ok(None);
         }
+        let mut buf = vec![0u8; len];
+        let n = read(&mut buf, MsgFlags::empty())?;
         serde_json::from_slice(&buf[..n])
             .map(Some)
             .map_err(io::Error::other)
@@ -118,5 +123,16 @@ mod tests {
         drop(init);
         assert_eq!(runtime.recv().unwrap(), Some(failed));
         assert_eq!(runtime.recv().unwrap(), None);
+    }
+
+    /// An OCI state with large annotations is one large packet; it arrives whole.
+    #[test]
+    fn a_message_larger_than_64_kib_arrives_whole() {
+        let (a, b) = Channel::pair().unwrap();
+        let big = Msg::Proceed {
+            state: "x".repeat(150_000),
+        };
+        a.send(&big).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(big));
     }
 }
