@@ -9,9 +9,9 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::prelude::*;
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -78,8 +78,31 @@ pub fn line(format: Format, level: &str, msg: &str, time: SystemTime) -> String 
     }
 }
 
-impl<S: Subscriber> Layer<S> for Sink {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+/// The sink is the whole subscriber: records are one line each and palisade opens no
+/// spans, so nothing is kept between calls (a span registry would allocate and fault in
+/// tens of KB at every start for nothing).
+impl Subscriber for Sink {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() <= self.max
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::from_level(self.max))
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
         let level = *event.metadata().level();
         if level > self.max {
             return;
@@ -122,7 +145,7 @@ pub fn init(path: Option<&Path>, format: Format, debug: bool) -> std::io::Result
         format,
         max: if debug { Level::DEBUG } else { Level::WARN },
     };
-    let _ = tracing_subscriber::registry().with(sink).try_init();
+    let _ = tracing::subscriber::set_global_default(sink);
     Ok(to_file)
 }
 
