@@ -1,44 +1,78 @@
-//! Build script (Cargo.toml `build`): links the palisade binary with packed relative
-//! relocations (DT_RELR, glibc 2.36 and binutils 2.38 or later) where the toolchain can.
-//! The table of ~10,000 relative relocations shrinks from 240 KB to 3 KB; the loader reads
-//! it at every start, twice per `create` (the CVE-2019-5736 re-execution), so the binary is
-//! 230 KB smaller and the runtime's peak RSS about as much lower. Where the linker lacks
-//! the option, the binary is linked as before.
+//! Build script (Cargo.toml `build`): two link options for the palisade binary, each used
+//! only where a probe shows rustc's own linker takes it; otherwise the binary links as
+//! before.
+//!
+//! - Packed relative relocations (DT_RELR, glibc 2.36 and binutils 2.38 or lld 15 on):
+//!   the table of ~10,000 relative relocations shrinks from 240 KB to 3 KB; the loader
+//!   reads it at every start, twice per `create` (the CVE-2019-5736 re-execution).
+//! - The functions one `run`, `create`, `start`, `exec` and `delete` call, placed first
+//!   and together in .text, in the order they are first called (scripts/hot-functions.txt,
+//!   written by scripts/hot-functions.sh; lld's --symbol-ordering-file). The kernel maps
+//!   file pages 64 KB at a time around each fault ("fault-around"), so code scattered
+//!   over the 2.3 MB of .text made nearly all of it resident in every runtime process.
+//!   Names the build does not have (another toolchain, changed code) are skipped.
+//!
+//! `PALISADE_LINK_MAP=<file>` also writes the linker's map there (for hot-functions.sh).
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-const FLAG: &str = "-Wl,-z,pack-relative-relocs";
+const RELR: &str = "-Wl,-z,pack-relative-relocs";
+const ORDER_FILE: &str = "scripts/hot-functions.txt";
 
 fn main() {
     println!("cargo:rerun-if-changed=scripts/build.rs");
+    println!("cargo:rerun-if-changed={ORDER_FILE}");
+    println!("cargo:rerun-if-env-changed=PALISADE_LINK_MAP");
     let linux_gnu = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
         && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu");
-    if linux_gnu && links_with(FLAG) {
-        println!("cargo:rustc-link-arg-bins={FLAG}");
+    if !linux_gnu {
+        return;
+    }
+    if links_with(RELR) {
+        println!("cargo:rustc-link-arg-bins={RELR}");
+    }
+    let order =
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).join(ORDER_FILE);
+    if order.is_file() {
+        let flag = format!(
+            "-Wl,--symbol-ordering-file={},--no-warn-symbol-ordering",
+            order.display()
+        );
+        if links_with(&flag) {
+            println!("cargo:rustc-link-arg-bins={flag}");
+        }
+    }
+    if let Ok(map) = std::env::var("PALISADE_LINK_MAP") {
+        println!("cargo:rustc-link-arg-bins=-Wl,-Map={map}");
     }
 }
 
-/// Whether the C compiler (rustc's linker driver) links a program with `flag` cleanly: an
-/// older GNU ld only warns about an unknown `-z` option, so any output counts as no.
+/// Whether rustc, with the linker and flags this build uses, links a program with `flag`
+/// cleanly: an older GNU ld only warns about an unknown `-z` option, so any output counts
+/// as no. rustc's default linker is not the C compiler's (rust-lld since Rust 1.90 on
+/// x86_64), so the probe goes through rustc itself.
 fn links_with(flag: &str) -> bool {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let Ok(mut child) = Command::new(cc)
-        .args(["-x", "c", "-", "-o"])
-        .arg(format!("{out}/relr-probe"))
-        .arg(flag)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
+    let src = Path::new(&out).join("link-probe.rs");
+    if std::fs::write(&src, "fn main() {}\n").is_err() {
         return false;
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        let _ = stdin.write_all(b"int main(void) { return 0; }\n");
     }
-    child
-        .wait_with_output()
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let mut cmd = Command::new(rustc);
+    cmd.arg(&src)
+        .arg("-o")
+        .arg(Path::new(&out).join("link-probe"))
+        .arg(format!("-Clink-arg={flag}"));
+    if let Ok(target) = std::env::var("TARGET") {
+        cmd.args(["--target", &target]);
+    }
+    if let Ok(linker) = std::env::var("RUSTC_LINKER") {
+        cmd.arg(format!("-Clinker={linker}"));
+    }
+    if let Ok(flags) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        cmd.args(flags.split('\x1f').filter(|f| !f.is_empty()));
+    }
+    cmd.output()
         .is_ok_and(|o| o.status.success() && o.stdout.is_empty() && o.stderr.is_empty())
 }
