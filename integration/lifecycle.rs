@@ -100,11 +100,11 @@ fn run_returns_the_exit_status() {
 }
 
 /// Kubernetes allows 256 KB of annotations; the OCI state that carries them travels to the
-/// init as one message, which once had to fit 64 KB.
+/// init as one packet, which once had to fit 64 KB and then the socket's default 208 KB.
 #[test]
 fn large_annotations_reach_the_state() {
     let mut b = Bundle::new("bigann");
-    let big = "a".repeat(100_000);
+    let big = "a".repeat(260_000);
     b.config["annotations"] = serde_json::json!({ "example.com/big": big });
     b.script("true");
     let o = b.palisade(&["create", &b.id]);
@@ -114,6 +114,23 @@ fn large_annotations_reach_the_state() {
         big.as_str()
     );
     assert!(b.palisade(&["delete", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
+/// Annotations too large for the channel fail create with a clear error; the init, which
+/// is still waiting for its first message, is not waited for in turn.
+#[test]
+fn oversized_annotations_fail_create_cleanly() {
+    let mut b = Bundle::new("hugeann");
+    b.config["annotations"] = serde_json::json!({ "example.com/huge": "a".repeat(8 << 20) });
+    b.script("true");
+    let o = b.palisade(&["create", &b.id]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is more than the channel to the init takes"),
+        "{err}"
+    );
     b.assert_nothing_left();
 }
 

@@ -141,8 +141,9 @@ impl Pending {
     /// Lets the init go on (its cgroup is ready).
     pub fn proceed(&self, state: String) -> Result<(), SpawnError> {
         self.chan.send(&Msg::Proceed { state }).map_err(|e| {
-            // An init whose first step failed has said why and gone.
-            match self.chan.recv() {
+            // An init whose first step failed has said why and gone; one that is still
+            // waiting (the send itself failed) has said nothing, and must not be waited for.
+            match self.chan.try_recv() {
                 Ok(Some(Msg::Failed { step, error })) => SpawnError::Step { step, error },
                 _ => SpawnError::Channel(e),
             }

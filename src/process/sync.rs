@@ -4,7 +4,9 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recv, send, setsockopt, socketpair, sockopt, AddressFamily, MsgFlags, SockFlag, SockType,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +31,9 @@ pub struct Channel {
     fd: OwnedFd,
 }
 
+/// Room for one runtime message (see [`Channel::pair`]).
+const SEND_BUFFER: usize = 4 << 20;
+
 impl Channel {
     /// A connected pair: (runtime side, init side), both close-on-exec.
     pub fn pair() -> io::Result<(Channel, Channel)> {
@@ -38,6 +43,14 @@ impl Channel {
             None,
             SockFlag::SOCK_CLOEXEC,
         )?;
+        // A SOCK_SEQPACKET packet goes whole or fails with EMSGSIZE once it exceeds the
+        // sender's buffer (net.core.wmem_default, 208 KB here). The runtime's messages
+        // carry the OCI state, whose annotations Kubernetes allows up to 256 KB: its side
+        // gets room for SEND_BUFFER, past net.core.wmem_max where it may (CAP_NET_ADMIN,
+        // socket(7)). Where neither is allowed, a larger message fails with a clear error.
+        if setsockopt(&a, sockopt::SndBufForce, &SEND_BUFFER).is_err() {
+            let _ = setsockopt(&a, sockopt::SndBuf, &SEND_BUFFER);
+        }
         Ok((Channel { fd: a }, Channel { fd: b }))
     }
 
@@ -47,8 +60,18 @@ impl Channel {
 
     pub fn send(&self, msg: &Msg) -> io::Result<()> {
         let bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
-        send(self.fd.as_raw_fd(), &bytes, MsgFlags::MSG_NOSIGNAL)?;
-        Ok(())
+        match send(self.fd.as_raw_fd(), &bytes, MsgFlags::MSG_NOSIGNAL) {
+            Ok(_) => Ok(()),
+            // ENOBUFS: a packet too large for the kernel to allocate in one piece.
+            Err(nix::errno::Errno::EMSGSIZE | nix::errno::Errno::ENOBUFS) => {
+                Err(io::Error::other(format!(
+                    "a message of {} bytes is more than the channel to the init takes \
+                 (the OCI state with its annotations, socket(7) SO_SNDBUF)",
+                    bytes.len()
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The next message, or None when the other side has closed. The packet's length is
@@ -56,6 +79,16 @@ impl Channel {
     /// recv(2)), so a buffer of exactly that size takes it: an OCI state with large
     /// annotations fits, and a small message costs no large zeroed buffer.
     pub fn recv(&self) -> io::Result<Option<Msg>> {
+        self.recv_with(MsgFlags::empty())
+    }
+
+    /// A message already queued, without waiting for one: what a peer that has gone said
+    /// last. Err(WouldBlock) when there is none.
+    pub fn try_recv(&self) -> io::Result<Option<Msg>> {
+        self.recv_with(MsgFlags::MSG_DONTWAIT)
+    }
+
+    fn recv_with(&self, wait: MsgFlags) -> io::Result<Option<Msg>> {
         let mut reset = false;
         let mut read = |buf: &mut [u8], flags: MsgFlags| loop {
             match recv(self.fd.as_raw_fd(), buf, flags) {
@@ -67,12 +100,12 @@ impl Channel {
                 other => break other,
             }
         };
-        let len = read(&mut [], MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
+        let len = read(&mut [], wait | MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
         if len == 0 {
             return Ok(None);
         }
         let mut buf = vec![0u8; len];
-        let n = read(&mut buf, MsgFlags::empty())?;
+        let n = read(&mut buf, wait)?;
         serde_json::from_slice(&buf[..n])
             .map(Some)
             .map_err(io::Error::other)
@@ -134,5 +167,15 @@ mod tests {
         };
         a.send(&big).unwrap();
         assert_eq!(b.recv().unwrap(), Some(big));
+    }
+
+    /// try_recv returns what is queued and never waits for more.
+    #[test]
+    fn try_recv_does_not_wait() {
+        let (a, b) = Channel::pair().unwrap();
+        let e = b.try_recv().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        a.send(&Msg::Ready { landlock: None }).unwrap();
+        assert_eq!(b.try_recv().unwrap(), Some(Msg::Ready { landlock: None }));
     }
 }
