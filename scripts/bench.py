@@ -127,6 +127,16 @@ def write(bundle_dir, config):
     return bundle_dir
 
 
+def operator_env(work, profile):
+    """The environment that points palisade at an operator config in `work` selecting
+    `profile` in enforce mode, with an audit log (as a node would run it)."""
+    path = os.path.join(work, f"operator-{profile}.toml")
+    with open(path, "w") as f:
+        f.write(f'profile = "{profile}"\nmode = "enforce"\n'
+                f'audit_log = "{os.path.join(work, "audit.log")}"\n')
+    return {"PALISADE_CONFIG": path}
+
+
 def with_mounts(c, n, src, rootfs):
     for i in range(n):
         os.makedirs(os.path.join(rootfs, "mnt", f"m{i}"), exist_ok=True)
@@ -341,20 +351,13 @@ def main():
     os.chmod(work, 0o755)
     n = a.n
 
-    def operator(profile):
-        path = os.path.join(work, f"operator-{profile}.toml")
-        with open(path, "w") as f:
-            f.write(f'profile = "{profile}"\nmode = "enforce"\n'
-                    f'audit_log = "{os.path.join(work, "audit.log")}"\n')
-        return {"PALISADE_CONFIG": path}
-
     others = []
     for spec in a.runtime:
         name, binary = spec.split("=", 1)
         others.append(Runtime(name, binary, work))
-    pal_default = Runtime("palisade", a.palisade, work, operator("baseline"))
-    pal_plain = Runtime("palisade unconfined", a.palisade, work, operator("unconfined"))
-    pal_restricted = Runtime("palisade restricted", a.palisade, work, operator("restricted"))
+    pal_default = Runtime("palisade", a.palisade, work, operator_env(work, "baseline"))
+    pal_plain = Runtime("palisade unconfined", a.palisade, work, operator_env(work, "unconfined"))
+    pal_restricted = Runtime("palisade restricted", a.palisade, work, operator_env(work, "restricted"))
     runtimes = others + [pal_default, pal_plain]
 
     # Bundles: runc spec's default config on a shared read-only copy of the rootfs.

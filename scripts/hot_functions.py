@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import tempfile
 
+import bench  # scripts/bench.py: the operator config and bundle writing it benchmarks with
+
 TRACING = "/sys/kernel/tracing"
 GROUP = "palisade_hot"
 # An input section of the map: "VMA LMA Size Align <object>:(.text.<symbol>)", where LLVM
@@ -50,8 +52,8 @@ def text_delta(binary):
     raise SystemExit(f"{binary}: no executable LOAD segment")
 
 
-def tracefs(name, value, mode="w"):
-    with open(os.path.join(TRACING, name), mode) as f:
+def tracefs(name, value):
+    with open(os.path.join(TRACING, name), "w") as f:
         f.write(value)
 
 
@@ -92,13 +94,6 @@ def workload(binary, rootfs, work):
     mains = []
     root = os.path.join(work, "state")
 
-    def operator(profile):
-        path = os.path.join(work, f"operator-{profile}.toml")
-        with open(path, "w") as f:
-            f.write(f'profile = "{profile}"\nmode = "enforce"\n'
-                    f'audit_log = "{os.path.join(work, "audit.log")}"\n')
-        return dict(os.environ, PALISADE_CONFIG=path)
-
     def bundle(name, args, profile=None):
         d = os.path.join(work, name)
         os.makedirs(d)
@@ -109,9 +104,7 @@ def workload(binary, rootfs, work):
         c["root"] = {"path": rootfs, "readonly": True}
         c["process"]["terminal"] = False
         c["process"]["args"] = args
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump(c, f)
-        return d
+        return bench.write(d, c)
 
     def palisade(env, *args, hide_cgroup2=False):
         cmd = [binary, "--root", root, *args]
@@ -125,7 +118,8 @@ def workload(binary, rootfs, work):
         if p.wait() != 0:
             raise SystemExit(f"workload: {' '.join(args)} failed")
 
-    baseline, restricted = operator("baseline"), operator("restricted")
+    baseline = dict(os.environ, **bench.operator_env(work, "baseline"))
+    restricted = dict(os.environ, **bench.operator_env(work, "restricted"))
     true_b = bundle("true", ["/bin/true"])
     sleep_b = bundle("sleep", ["/bin/sleep", "1000"])
     restricted_b = bundle("restricted", ["/bin/true"], "restricted")

@@ -102,11 +102,9 @@ impl Subscriber for Sink {
 
     fn exit(&self, _: &Id) {}
 
+    // Called only for events `enabled` let through.
     fn event(&self, event: &Event<'_>) {
         let level = *event.metadata().level();
-        if level > self.max {
-            return;
-        }
         let mut m = Message::default();
         event.record(&mut m);
         let name = match level {
