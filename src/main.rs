@@ -31,9 +31,8 @@ fn seal_or_exit() {
 }
 
 fn main() {
-    // Re-executed before parsing when any argument names such a command: parsing builds
-    // clap's whole command tree, which would otherwise be done twice. The check after
-    // parsing below remains what guarantees it.
+    // Re-executed before parsing when any argument names such a command, so that parsing
+    // is not done twice. The check after parsing below remains what guarantees it.
     if std::env::args_os()
         .skip(1)
         .any(|a| matches!(a.as_encoded_bytes(), b"create" | b"run" | b"exec"))
