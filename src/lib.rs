@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod dbus;
 pub mod defaults;
+pub mod document;
 pub mod hooks;
 pub mod isolate;
 pub mod lifecycle;

@@ -718,7 +718,7 @@ fn exec_process(doc: &mut serde_json::Value, p: ExecProcess) -> Result<(), Error
                 .map_err(|e| bad(format!("read --process {}: {e}", path.display())))?;
             let mut value: Value = serde_json::from_slice(&text)
                 .map_err(|e| bad(format!("parse --process {}: {e}", path.display())))?;
-            serde_json::from_value::<oci_spec::runtime::Process>(value.clone())
+            crate::document::process(&value)
                 .map_err(|e| bad(format!("parse --process {}: {e}", path.display())))?;
             // The container's Landlock domain binds every process in it: a manager's exec
             // process does not know process.landlock, so it keeps the container's, with

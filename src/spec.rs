@@ -365,11 +365,12 @@ pub fn plan_document(
     bundle: &Path,
     rootfs: Rootfs,
 ) -> Result<Plan, SpecError> {
-    let spec: Spec = serde_json::from_value(value.clone()).map_err(|source| SpecError::Parse {
+    // From the borrowed document: no copy of its tree (peak RSS, scripts/bench.sh).
+    let spec = crate::document::spec(value).map_err(|source| SpecError::Parse {
         path: bundle.join("config.json"),
         source,
     })?;
-    let mut plan = plan(&spec, bundle, rootfs)?;
+    let mut plan = plan(spec, bundle, rootfs)?;
     // oci-spec does not know process.landlock yet: read it from the raw document.
     plan.landlock = landlock(value, &plan)?;
     Ok(plan)
@@ -404,7 +405,9 @@ fn landlock(
 }
 
 /// Validates a parsed spec into a [`Plan`]; `bundle` must be absolute.
-pub fn plan(spec: &Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecError> {
+pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecError> {
+    // Moved out, not copied: the seccomp filter alone can be hundreds of rules.
+    let mut linux = spec.linux_mut().take().unwrap_or_default();
     let root = spec
         .root()
         .as_ref()
@@ -431,8 +434,7 @@ pub fn plan(spec: &Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecError>
         ));
     }
 
-    let linux = spec.linux().clone().unwrap_or_default();
-    let process = process(spec)?;
+    let process = process(&spec)?;
     let namespaces = namespaces(linux.namespaces().as_deref().unwrap_or_default())?;
     let mut unsupported = Vec::new();
 
@@ -636,7 +638,7 @@ pub fn plan(spec: &Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecError>
         }
     }
 
-    let hooks = hooks(spec);
+    let hooks = hooks(&spec);
     Ok(Plan {
         oci_version: spec.version().clone(),
         bundle: bundle.to_path_buf(),
@@ -664,7 +666,7 @@ pub fn plan(spec: &Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecError>
         gid_mappings,
         landlock: None,
         resources: linux.resources().clone(),
-        seccomp: linux.seccomp().clone(),
+        seccomp: linux.seccomp_mut().take(),
         device_rules_given: linux
             .resources()
             .as_ref()
