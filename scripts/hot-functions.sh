@@ -13,6 +13,12 @@ if [ ! -e /sys/kernel/tracing/uprobe_events ]; then
 fi
 [ -e /sys/kernel/tracing/uprobe_events ] || { echo "hot-functions.sh: this kernel has no uprobes" >&2; exit 1; }
 bash scripts/deps.sh
+# runc for `runc spec`: the workload runs the benchmark's bundle too.
+if ! command -v runc >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends runc >/dev/null
+fi
 map=target/release/palisade.map
 PALISADE_LINK_MAP="$PWD/$map" cargo build --release --quiet
 rootfs=target/bench-rootfs
