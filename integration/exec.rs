@@ -214,3 +214,110 @@ fn exec_with_a_terminal_through_the_console_socket() {
     );
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
 }
+
+/// The CPUs this machine has online ("0-1"); the affinity tests need two.
+fn online_cpus() -> String {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+    let online = online.trim().to_owned();
+    assert!(
+        online.contains('-') || online.contains(','),
+        "these tests need two CPUs online, this machine has {online}"
+    );
+    online
+}
+
+fn cpus_allowed(status: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap_or_else(|| panic!("no Cpus_allowed_list in {status:?}"))
+        .trim()
+        .to_owned()
+}
+
+/// A runtime started on one CPU (`taskset`, a pinned manager) does not pin the container:
+/// the init and an exec'd process run on every CPU their cgroup allows, as with runc.
+#[test]
+fn the_container_does_not_inherit_the_callers_cpus() {
+    let all = online_cpus();
+    let mut b = Bundle::new("aff-reset");
+    b.script("grep Cpus_allowed_list /proc/self/status; sleep 100");
+    let o = b.palisade_on_cpus("0", &["run", "-d", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let init = b.state_json()["pid"].as_i64().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
+    assert_eq!(cpus_allowed(&status), all, "the init");
+    let o = b.palisade_on_cpus("0", &["exec", &b.id, "cat", "/proc/self/status"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(cpus_allowed(&stdout(&o)), all, "an exec'd process");
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
+/// process.execCPUAffinity (runtime-spec 1.2): `initial` is where the runtime runs until
+/// the process is in the container's cgroup, `final` the process's own after; from
+/// `exec --process` or from config.json, whose init it does not apply to.
+#[test]
+fn exec_cpu_affinity() {
+    let all = online_cpus();
+    let mut b = Bundle::new("aff-exec");
+    b.config["process"]["execCPUAffinity"] = serde_json::json!({"final": "1"});
+    running(&mut b);
+    let init = b.state_json()["pid"].as_i64().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
+    assert_eq!(cpus_allowed(&status), all, "not for the init");
+    let (code, out, err) = exec(&b, &[&b.id, "cat", "/proc/self/status"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cpus_allowed(&out), "1", "config.json's final");
+
+    let proc_json = b.path().join("process.json");
+    let log = b.path().join("exec-log.json");
+    let with = |affinity: serde_json::Value| {
+        std::fs::write(
+            &proc_json,
+            serde_json::json!({"args": ["cat", "/proc/self/status"], "cwd": "/",
+                               "user": {"uid": 0, "gid": 0}, "execCPUAffinity": affinity})
+            .to_string(),
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(&log);
+        b.palisade(&[
+            "--debug",
+            "--log",
+            log.to_str().unwrap(),
+            "exec",
+            "--process",
+            proc_json.to_str().unwrap(),
+            &b.id,
+        ])
+    };
+    let o = with(serde_json::json!({"initial": "1", "final": "0"}));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(cpus_allowed(&stdout(&o)), "0");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("on CPUs [1] until"), "{logged}");
+    // initial alone: the process gets every CPU once in the cgroup.
+    let o = with(serde_json::json!({"initial": "1"}));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(cpus_allowed(&stdout(&o)), all);
+    for (bad, says) in [
+        (
+            serde_json::json!({"initial": "1-0"}),
+            "process.execCPUAffinity.initial",
+        ),
+        (
+            serde_json::json!({"final": "4096"}),
+            "process.execCPUAffinity.final",
+        ),
+        (
+            serde_json::json!({"final": "0-x"}),
+            "Invalid execCPUAffinity format",
+        ),
+    ] {
+        let o = with(bad.clone());
+        assert_eq!(o.status.code(), Some(1), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{bad}: {}", stderr(&o));
+    }
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+}

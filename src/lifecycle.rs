@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 use crate::audit;
 use crate::hooks::{self, HookError};
 use crate::isolate::cgroups::{self, Cgroup, CgroupError};
-use crate::isolate::{devfilter, namespaces, resources, seccomp, systemd, userns};
+use crate::isolate::{affinity, devfilter, namespaces, resources, seccomp, systemd, userns};
 use crate::policy::select::{self, Operator, ANNOTATION_MODE, ANNOTATION_PROFILE};
 use crate::policy::{self, Mode, PolicyError, RealHost, Scope, Verdict};
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
@@ -901,6 +901,18 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
         ));
     }
     let console_socket = req.console.map(Console::connect).transpose()?;
+    // execCPUAffinity.initial is where "a runtime parent process" runs before the new
+    // process is in the container's cgroup (runtime-spec config.md#process): this process,
+    // whose affinity the child inherits until its `affinity` step.
+    if let Some(cpus) = &plan.process.exec_cpu_affinity.initial {
+        affinity::set(Some(cpus)).map_err(|e| {
+            step_err(
+                "exec",
+                format!("process.execCPUAffinity.initial {cpus:?}: sched_setaffinity: {e}"),
+            )
+        })?;
+        tracing::debug!("exec: on CPUs {cpus:?} until the process is in the cgroup");
+    }
     let pending = spawn::spawn(
         &plan,
         &c.record.cgroup,

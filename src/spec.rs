@@ -253,6 +253,17 @@ pub struct Process {
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+    /// process.execCPUAffinity, which applies to `exec` only (not to the init).
+    pub exec_cpu_affinity: CpuAffinity,
+}
+
+/// runtime-spec config.md#process `execCPUAffinity`, as CPU numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuAffinity {
+    /// Where the runtime runs before the new process is in the container's cgroup.
+    pub initial: Option<Vec<usize>>,
+    /// The process's own once in the cgroup; without it, every CPU the cgroup allows.
+    pub last: Option<Vec<usize>>,
 }
 
 /// The validated container: absolute paths, parsed mount options, known namespaces.
@@ -841,6 +852,21 @@ pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError
             hard: r.hard(),
         });
     }
+    let cpu_list = |field: &str, list: &Option<String>| {
+        list.as_deref()
+            .map(|l| {
+                crate::isolate::affinity::parse_list(l)
+                    .map_err(|e| invalid(format!("process.execCPUAffinity.{field}"), e))
+            })
+            .transpose()
+    };
+    let exec_cpu_affinity = match p.exec_cpu_affinity() {
+        None => CpuAffinity::default(),
+        Some(a) => CpuAffinity {
+            initial: cpu_list("initial", a.initial())?,
+            last: cpu_list("final", a.cpu_affinity_final())?,
+        },
+    };
     let user = p.user();
     Ok(Process {
         terminal: p.terminal().unwrap_or(false),
@@ -861,6 +887,7 @@ pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError
         rlimits,
         no_new_privileges: p.no_new_privileges().unwrap_or(false),
         oom_score_adj: p.oom_score_adj(),
+        exec_cpu_affinity,
     })
 }
 

@@ -154,6 +154,25 @@ impl Bundle {
         output_via_files(self.cmd(args), self.path())
     }
 
+    /// Like [`Bundle::palisade`], with the runtime started on `cpus` only (`taskset -c`),
+    /// as under a manager pinned to some CPUs.
+    pub fn palisade_on_cpus(&self, cpus: &str, args: &[&str]) -> Output {
+        self.write();
+        let c = self.cmd(args);
+        let mut t = Command::new("taskset");
+        t.arg("-c")
+            .arg(cpus)
+            .arg(c.get_program())
+            .args(c.get_args());
+        for (k, v) in c.get_envs() {
+            if let Some(v) = v {
+                t.env(k, v);
+            }
+        }
+        t.current_dir(self.path()).stdin(Stdio::null());
+        output_via_files(t, self.path())
+    }
+
     /// `run` of the config as it is; returns (exit status, stdout, stderr).
     pub fn run(&self) -> (i32, String, String) {
         let out = self.palisade(&["run", &self.id]);

@@ -1,6 +1,7 @@
 //! One module per isolation concern; each exposes the small functions that the init's step
 //! table (process::init::STEPS) calls in order.
 
+pub mod affinity;
 pub mod caps;
 pub mod cgroups;
 pub mod console;

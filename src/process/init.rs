@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use super::sync::{Channel, Msg};
 use crate::hooks;
 use crate::isolate::{
-    caps, cgroups::Cgroup, console, fds, host, identity, limits, namespaces, nnp, resolve, rootfs,
-    seccomp, userns,
+    affinity, caps, cgroups::Cgroup, console, fds, host, identity, limits, namespaces, nnp,
+    resolve, rootfs, seccomp, userns,
 };
 use crate::spec::Plan;
 use crate::sys;
@@ -66,6 +66,8 @@ pub type Step = fn(&mut Ctx) -> io::Result<()>;
 pub const STEPS: &[(&str, Step)] = &[
     ("cgroup", step_cgroup),
     ("namespaces", step_namespaces),
+    // Once in the cgroup (the runtime's Proceed says so): not the caller's CPUs.
+    ("affinity", step_affinity),
     ("keyring", step_keyring),
     ("rootfs", step_rootfs),
     ("hooks_create_runtime", step_hooks_create_runtime),
@@ -100,6 +102,7 @@ pub const STEPS: &[(&str, Step)] = &[
 pub const EXEC_STEPS: &[(&str, Step)] = &[
     ("cgroup", step_cgroup),
     ("join", step_join),
+    ("affinity", step_exec_affinity),
     ("console", step_console),
     ("rlimits", step_rlimits),
     ("seccomp_early", step_seccomp_early),
@@ -138,6 +141,25 @@ fn step_join(c: &mut Ctx) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every CPU the container's cgroup allows, not the affinity inherited from the caller of
+/// the runtime (runc does the same). execCPUAffinity does not apply to the init.
+fn step_affinity(_: &mut Ctx) -> io::Result<()> {
+    affinity::set(None).map_err(|e| io::Error::new(e.kind(), format!("sched_setaffinity: {e}")))
+}
+
+/// `exec`: execCPUAffinity.final once in the cgroup, else every CPU the cgroup allows.
+fn step_exec_affinity(c: &mut Ctx) -> io::Result<()> {
+    let last = c.plan.process.exec_cpu_affinity.last.as_deref();
+    affinity::set(last).map_err(|e| {
+        let what = if last.is_some() {
+            "process.execCPUAffinity.final"
+        } else {
+            "every CPU"
+        };
+        io::Error::new(e.kind(), format!("sched_setaffinity to {what}: {e}"))
+    })
 }
 
 /// The step names in order (pinned by a test, shown by `palisade features`).
@@ -512,6 +534,7 @@ mod tests {
             vec![
                 "cgroup",
                 "namespaces",
+                "affinity",
                 "keyring",
                 "rootfs",
                 "hooks_create_runtime",
