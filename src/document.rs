@@ -111,7 +111,7 @@ struct ProcessDoc {
     selinux_label: Option<String>,
     #[serde(default)]
     io_priority: Option<LinuxIOPriority>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scheduler")]
     scheduler: Option<Scheduler>,
     #[serde(default, rename = "execCPUAffinity")]
     exec_cpu_affinity: Option<CpuAffinityDoc>,
@@ -151,6 +151,24 @@ struct CpuAffinityDoc {
     initial: Option<String>,
     #[serde(default, rename = "final", deserialize_with = "cpu_list")]
     last: Option<String>,
+}
+
+/// runtime-spec names the flag SCHED_FLAG_RESET_ON_FORK, as the kernel does; oci-spec
+/// spells it SCHED_RESET_ON_FORK. Both are taken.
+fn scheduler<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Scheduler>, D::Error> {
+    let Some(mut v) = Option::<serde_json::Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(flags) = v.get_mut("flags").and_then(|f| f.as_array_mut()) {
+        for f in flags {
+            if f == "SCHED_FLAG_RESET_ON_FORK" {
+                *f = "SCHED_RESET_ON_FORK".into();
+            }
+        }
+    }
+    serde_json::from_value(v)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 fn cpu_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -224,6 +242,13 @@ mod tests {
         let ours = serde_json::to_value(spec(&full()).unwrap()).unwrap();
         let theirs: Spec = serde_json::from_value(full()).unwrap();
         assert_eq!(ours, serde_json::to_value(theirs).unwrap());
+        // The kernel's and runtime-spec's name for the flag, which oci-spec spells otherwise.
+        let mut c = full();
+        c["process"]["scheduler"]["flags"] = json!(["SCHED_FLAG_RESET_ON_FORK"]);
+        let flags = serde_json::to_value(spec(&c).unwrap()).unwrap()["process"]["scheduler"]
+            ["flags"]
+            .clone();
+        assert_eq!(flags, json!(["SCHED_RESET_ON_FORK"]));
         // Absent optional fields stay absent, rather than taking the types' defaults.
         let min = json!({"ociVersion": "1.0.0", "process": {"user": {"uid": 0, "gid": 0},
                                                             "cwd": "/"}});

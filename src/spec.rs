@@ -25,7 +25,7 @@ pub enum SpecError {
     Invalid { field: String, why: String },
 }
 
-fn invalid(field: impl Into<String>, why: impl Into<String>) -> SpecError {
+pub(crate) fn invalid(field: impl Into<String>, why: impl Into<String>) -> SpecError {
     SpecError::Invalid {
         field: field.into(),
         why: why.into(),
@@ -255,6 +255,10 @@ pub struct Process {
     pub oom_score_adj: Option<i32>,
     /// process.execCPUAffinity, which applies to `exec` only (not to the init).
     pub exec_cpu_affinity: CpuAffinity,
+    /// process.scheduler, as sched_setattr(2) takes it.
+    pub scheduler: Option<crate::sys::SchedAttr>,
+    /// process.ioPriority, as ioprio_set(2) takes it.
+    pub io_priority: Option<i32>,
 }
 
 /// runtime-spec config.md#process `execCPUAffinity`, as CPU numbers.
@@ -867,6 +871,16 @@ pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError
             last: cpu_list("final", a.cpu_affinity_final())?,
         },
     };
+    let scheduler = p
+        .scheduler()
+        .as_ref()
+        .map(crate::isolate::scheduling::sched_attr)
+        .transpose()?;
+    let io_priority = p
+        .io_priority()
+        .as_ref()
+        .map(crate::isolate::scheduling::ioprio)
+        .transpose()?;
     let user = p.user();
     Ok(Process {
         terminal: p.terminal().unwrap_or(false),
@@ -888,6 +902,8 @@ pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError
         no_new_privileges: p.no_new_privileges().unwrap_or(false),
         oom_score_adj: p.oom_score_adj(),
         exec_cpu_affinity,
+        scheduler,
+        io_priority,
     })
 }
 

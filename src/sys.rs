@@ -612,6 +612,44 @@ pub fn unlock_pty(master: BorrowedFd<'_>) -> io::Result<()> {
         .map(|_| ())
 }
 
+/// struct sched_attr (sched_setattr(2)), version 1 (48 bytes, without utilization clamps).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub sched_policy: u32,
+    pub sched_flags: u64,
+    pub sched_nice: i32,
+    pub sched_priority: u32,
+    pub sched_runtime: u64,
+    pub sched_deadline: u64,
+    pub sched_period: u64,
+}
+
+/// sched_setattr(2) for the calling thread; glibc has no wrapper.
+pub fn sched_setattr(attr: &SchedAttr) -> io::Result<()> {
+    let mut a = *attr;
+    a.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: `a` is a live, initialized sched_attr whose size field says how much the
+    // kernel may read; pid 0 is the calling thread.
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &a as *const SchedAttr, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// ioprio_set(2) for the calling process (IOPRIO_WHO_PROCESS, 0); glibc has no wrapper.
+pub fn ioprio_set(ioprio: i32) -> io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+    // SAFETY: plain integers; the kernel touches no memory of ours.
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, ioprio) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// The calling thread's umask, set to `mask`.
 pub fn set_umask(mask: u32) {
     // SAFETY: umask cannot fail and touches no memory.

@@ -18,6 +18,7 @@ pub mod nnp;
 pub mod resolve;
 pub mod resources;
 pub mod rootfs;
+pub mod scheduling;
 pub mod seccomp;
 pub mod seccomp_cache;
 pub mod seccomp_enosys;

@@ -11,7 +11,7 @@ use super::sync::{Channel, Msg};
 use crate::hooks;
 use crate::isolate::{
     affinity, caps, cgroups::Cgroup, console, fds, host, identity, limits, namespaces, nnp,
-    resolve, rootfs, seccomp, userns,
+    resolve, rootfs, scheduling, seccomp, userns,
 };
 use crate::spec::Plan;
 use crate::sys;
@@ -57,6 +57,8 @@ pub type Step = fn(&mut Ctx) -> io::Result<()>;
 /// - rlimits and the oom score before dropping privileges (raising them needs privilege);
 /// - the bounding set is dropped while CAP_SETPCAP is held, then the uid changes with
 ///   KEEPCAPS, then the capability sets are set exactly;
+/// - the scheduler and I/O priority with the container's own capabilities, so that a
+///   real-time class or a negative nice value needs CAP_SYS_NICE in its sets;
 /// - no_new_privs, then Landlock (which requires it, or CAP_SYS_ADMIN);
 /// - the executable and cwd are resolved as the final user, before `ready`, so that a
 ///   missing program fails `create`, not `start`;
@@ -83,6 +85,8 @@ pub const STEPS: &[(&str, Step)] = &[
     ("bounding_set", step_bounding_set),
     ("identity", step_identity),
     ("capabilities", step_capabilities),
+    // With the container's own capabilities: a real-time policy needs CAP_SYS_NICE there.
+    ("scheduling", step_scheduling),
     ("no_new_privs", step_no_new_privs),
     // Landlock after no_new_privs, which it requires; its paths are container paths.
     ("landlock", step_landlock),
@@ -109,6 +113,7 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
     ("bounding_set", step_bounding_set),
     ("identity", step_identity),
     ("capabilities", step_capabilities),
+    ("scheduling", step_scheduling),
     ("no_new_privs", step_no_new_privs),
     ("landlock", step_landlock),
     ("executable", step_executable),
@@ -280,6 +285,10 @@ fn step_identity(c: &mut Ctx) -> io::Result<()> {
 
 fn step_capabilities(c: &mut Ctx) -> io::Result<()> {
     caps::apply(&c.plan.process.caps)
+}
+
+fn step_scheduling(c: &mut Ctx) -> io::Result<()> {
+    scheduling::apply(&c.plan.process)
 }
 
 fn step_no_new_privs(c: &mut Ctx) -> io::Result<()> {
@@ -548,6 +557,7 @@ mod tests {
                 "bounding_set",
                 "identity",
                 "capabilities",
+                "scheduling",
                 "no_new_privs",
                 "landlock",
                 "executable",
