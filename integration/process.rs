@@ -76,6 +76,19 @@ fn negative_oom_score_works_or_says_why() {
     }
 }
 
+/// `run -d` of a sleep; returns the init's pid and what the host's ionice(1) says of it.
+fn run_detached_ionice(b: &mut Bundle) -> (String, String) {
+    b.script("sleep 100");
+    let o = b.palisade(&["run", "-d", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let init = b.state_json()["pid"].as_i64().unwrap().to_string();
+    let io = std::process::Command::new("ionice")
+        .args(["-p", &init])
+        .output()
+        .unwrap();
+    (init, String::from_utf8_lossy(&io.stdout).into_owned())
+}
+
 /// process.scheduler and process.ioPriority reach the process (and what it starts); the
 /// scheduler as /proc/self/stat's nice (field 19) and policy (field 41), the I/O priority
 /// as the host's ionice(1) reads it.
@@ -85,15 +98,8 @@ fn scheduler_and_io_priority() {
     b.config["process"]["scheduler"] = serde_json::json!({"policy": "SCHED_BATCH", "nice": 7});
     b.config["process"]["ioPriority"] =
         serde_json::json!({"class": "IOPRIO_CLASS_BE", "priority": 6});
-    b.script("awk '{print $19, $41}' /proc/self/stat; sleep 100");
-    let o = b.palisade(&["run", "-d", &b.id]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let init = b.state_json()["pid"].as_i64().unwrap().to_string();
-    let io = std::process::Command::new("ionice")
-        .args(["-p", &init])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&io.stdout), "best-effort: prio 6\n");
+    let (_, io) = run_detached_ionice(&mut b);
+    assert_eq!(io, "best-effort: prio 6\n");
     let o = b.palisade(&["exec", &b.id, "awk", "{print $19, $41}", "/proc/self/stat"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "7 3\n", "nice 7, SCHED_BATCH (3)");
@@ -131,15 +137,8 @@ fn scheduling_needs_the_containers_own_capability() {
             .unwrap()
             .push("CAP_SYS_NICE".into());
     }
-    b.script("sleep 100");
-    let o = b.palisade(&["run", "-d", &b.id]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let init = b.state_json()["pid"].as_i64().unwrap().to_string();
-    let io = std::process::Command::new("ionice")
-        .args(["-p", &init])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&io.stdout), "realtime: prio 0\n");
+    let (init, io) = run_detached_ionice(&mut b);
+    assert_eq!(io, "realtime: prio 0\n");
     let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
     let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
     assert_eq!(fields[19 - 3], "-5", "nice: {stat}");
