@@ -612,7 +612,8 @@ pub fn unlock_pty(master: BorrowedFd<'_>) -> io::Result<()> {
         .map(|_| ())
 }
 
-/// struct sched_attr (sched_setattr(2)), version 1 (48 bytes, without utilization clamps).
+/// struct sched_attr (sched_setattr(2)) as first defined (SCHED_ATTR_SIZE_VER0, 48 bytes:
+/// no utilization clamps).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SchedAttr {
