@@ -38,10 +38,14 @@ fn features_is_truthful_json() {
         .parse()
         .unwrap();
     assert_eq!(abi, palisade::isolate::landlock::kernel_abi());
+    assert_eq!(
+        v["annotations"]["io.palisade.init.steps"],
+        palisade::process::init::step_names().join(",")
+    );
     assert!(v["annotations"]["io.palisade.init.steps"]
         .as_str()
         .unwrap()
-        .starts_with("cgroup,namespaces,keyring,rootfs"));
+        .starts_with("cgroup,namespaces,affinity,keyring,rootfs"));
 }
 
 #[test]
