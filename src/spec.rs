@@ -256,7 +256,7 @@ pub struct Process {
     /// process.execCPUAffinity, which applies to `exec` only (not to the init).
     pub exec_cpu_affinity: CpuAffinity,
     /// process.scheduler, as sched_setattr(2) takes it.
-    pub scheduler: Option<crate::sys::SchedAttr>,
+    pub scheduler: Option<libc::sched_attr>,
     /// process.ioPriority, as ioprio_set(2) takes it.
     pub io_priority: Option<i32>,
 }

@@ -612,28 +612,13 @@ pub fn unlock_pty(master: BorrowedFd<'_>) -> io::Result<()> {
         .map(|_| ())
 }
 
-/// struct sched_attr (sched_setattr(2)) as first defined (SCHED_ATTR_SIZE_VER0, 48 bytes:
-/// no utilization clamps).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SchedAttr {
-    pub size: u32,
-    pub sched_policy: u32,
-    pub sched_flags: u64,
-    pub sched_nice: i32,
-    pub sched_priority: u32,
-    pub sched_runtime: u64,
-    pub sched_deadline: u64,
-    pub sched_period: u64,
-}
-
 /// sched_setattr(2) for the calling thread; glibc has no wrapper.
-pub fn sched_setattr(attr: &SchedAttr) -> io::Result<()> {
+pub fn sched_setattr(attr: &libc::sched_attr) -> io::Result<()> {
     let mut a = *attr;
-    a.size = std::mem::size_of::<SchedAttr>() as u32;
+    a.size = std::mem::size_of::<libc::sched_attr>() as u32;
     // SAFETY: `a` is a live, initialized sched_attr whose size field says how much the
     // kernel may read; pid 0 is the calling thread.
-    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &a as *const SchedAttr, 0) };
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &a as *const libc::sched_attr, 0) };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -12,7 +12,7 @@ use std::io;
 use oci_spec::runtime::{IOPriorityClass, LinuxSchedulerFlag, LinuxSchedulerPolicy};
 
 use crate::spec::{invalid, Process, SpecError};
-use crate::sys::{self, SchedAttr};
+use crate::sys;
 
 /// Applies the process's scheduler, then its I/O priority.
 pub fn apply(p: &Process) -> io::Result<()> {
@@ -30,7 +30,7 @@ pub fn apply(p: &Process) -> io::Result<()> {
 }
 
 /// process.scheduler as sched_setattr(2) takes it.
-pub fn sched_attr(s: &oci_spec::runtime::Scheduler) -> Result<SchedAttr, SpecError> {
+pub fn sched_attr(s: &oci_spec::runtime::Scheduler) -> Result<libc::sched_attr, SpecError> {
     use LinuxSchedulerPolicy as P;
     let policy = match s.policy() {
         P::SchedOther => libc::SCHED_OTHER,
@@ -45,7 +45,7 @@ pub fn sched_attr(s: &oci_spec::runtime::Scheduler) -> Result<SchedAttr, SpecErr
             ))
         }
         P::SchedIdle => libc::SCHED_IDLE,
-        P::SchedDeadline => 6, // SCHED_DEADLINE, sched(7)
+        P::SchedDeadline => libc::SCHED_DEADLINE,
     } as u32;
     let nice = s.nice().unwrap_or(0);
     if !(-20..=19).contains(&nice) {
@@ -68,12 +68,12 @@ pub fn sched_attr(s: &oci_spec::runtime::Scheduler) -> Result<SchedAttr, SpecErr
     let mut flags = 0u64;
     for f in s.flags().as_deref().unwrap_or_default() {
         use LinuxSchedulerFlag as F;
-        flags |= match f {
-            F::SchedResetOnFork => 0x01,
-            F::SchedFlagReclaim => 0x02,
-            F::SchedFlagDLOverrun => 0x04,
-            F::SchedFlagKeepPolicy => 0x08,
-            F::SchedFlagKeepParams => 0x10,
+        let flag = match f {
+            F::SchedResetOnFork => libc::SCHED_FLAG_RESET_ON_FORK,
+            F::SchedFlagReclaim => libc::SCHED_FLAG_RECLAIM,
+            F::SchedFlagDLOverrun => libc::SCHED_FLAG_DL_OVERRUN,
+            F::SchedFlagKeepPolicy => libc::SCHED_FLAG_KEEP_POLICY,
+            F::SchedFlagKeepParams => libc::SCHED_FLAG_KEEP_PARAMS,
             // Utilization clamps need the values of a larger sched_attr, which the
             // runtime-spec does not carry.
             F::SchedFlagUtilClampMin | F::SchedFlagUtilClampMax => {
@@ -83,8 +83,9 @@ pub fn sched_attr(s: &oci_spec::runtime::Scheduler) -> Result<SchedAttr, SpecErr
                 ))
             }
         };
+        flags |= flag as u64;
     }
-    Ok(SchedAttr {
+    Ok(libc::sched_attr {
         size: 0,
         sched_policy: policy,
         sched_flags: flags,
@@ -118,7 +119,7 @@ pub fn ioprio(p: &oci_spec::runtime::LinuxIOPriority) -> Result<i32, SpecError> 
 mod tests {
     use super::*;
 
-    fn sched(v: serde_json::Value) -> Result<SchedAttr, SpecError> {
+    fn sched(v: serde_json::Value) -> Result<libc::sched_attr, SpecError> {
         sched_attr(&serde_json::from_value(v).unwrap())
     }
 
