@@ -79,8 +79,10 @@ mkdir -p "$own"
 [ -d /mnt ] || { echo "vm-test: /mnt must exist on the host (the VM's scratch space)" >&2; exit 1; }
 # What runs inside: the binaries built here, used through the shared root.
 cargo build --quiet
+# The test harness's own artifact: cargo also lists the palisade binary the tests drive,
+# and in no fixed order when the other lanes build at the same time.
 testbin=$(cargo test --quiet --no-run --test integration --message-format=json 2>/dev/null \
-    | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | tail -1)
+    | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | tail -1)
 [ -x "$testbin" ] || { echo "vm-test: could not find the integration test binary" >&2; exit 1; }
 bash scripts/make-rootfs.sh "$own/rootfs" >/dev/null
 
