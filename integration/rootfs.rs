@@ -9,8 +9,10 @@ fn mounts_appear_with_their_options() {
     let mounts = b.config["mounts"].as_array_mut().unwrap();
     mounts.push(serde_json::json!({"destination": "/data", "type": "bind", "source": host, "options": ["rbind", "ro", "nosuid", "nodev"]}));
     mounts.push(serde_json::json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "mode=700", "noexec"]}));
-    let out = b.probe("cat /data/file; echo; grep -E ' /(data|scratch|proc|sys|dev/pts|dev/mqueue) ' /proc/self/mountinfo; touch /data/x 2>&1 || true; stat -c %a /scratch");
-    assert!(out.starts_with("from host\n"), "{out}");
+    // A file bound where nothing exists yet: the target is created as a file, parents too.
+    mounts.push(serde_json::json!({"destination": "/new/dir/note", "type": "bind", "source": host.join("file"), "options": ["bind", "ro"]}));
+    let out = b.probe("test -f /new/dir/note && cat /new/dir/note; echo; cat /data/file; echo; grep -E ' /(data|scratch|proc|sys|dev/pts|dev/mqueue) ' /proc/self/mountinfo; touch /data/x 2>&1 || true; stat -c %a /scratch");
+    assert!(out.starts_with("from host\nfrom host\n"), "{out}");
     let line = |m: &str| {
         out.lines()
             .find(|l| l.split(' ').nth(4) == Some(m))

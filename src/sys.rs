@@ -115,6 +115,19 @@ pub fn open_tree_fd(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> 
     owned(unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) })
 }
 
+/// open_tree(2) of a host path: a detached copy of the mount at `path` (with `recursive`,
+/// of the whole subtree), ready for mount_setattr and move_mount. The path is resolved
+/// once, here; everything after works on the returned descriptor.
+pub fn open_tree(path: &Path, recursive: bool) -> io::Result<OwnedFd> {
+    let mut flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    let path = cstr(path)?;
+    // SAFETY: `path` is a valid C string the kernel copies during the call.
+    owned(unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) })
+}
+
 /// fsopen(2): a filesystem context for `fstype`, to configure with fsconfig.
 pub fn fsopen(fstype: &CStr) -> io::Result<OwnedFd> {
     const FSOPEN_CLOEXEC: libc::c_uint = 1;

@@ -28,11 +28,16 @@ const PROC_ALLOWED: &[&str] = &[
     "/proc/sys/kernel/ns_last_pid",
 ];
 
-/// The descriptor a mount goes onto: `dest` resolved inside `root`, created when missing.
+/// The descriptor a mount goes onto: `dest` resolved inside `root`, created as `kind()`
+/// says when missing (asked only then: a bind's source is not examined otherwise).
 /// A target in procfs is refused (CVE-2019-19921), checked on this very descriptor, so
 /// that no symlink swapped in after the check can move the mount into /proc
 /// (CVE-2025-52881 class).
-fn target(root: BorrowedFd<'_>, dest: &Path, kind: Kind) -> io::Result<OwnedFd> {
+fn target(
+    root: BorrowedFd<'_>,
+    dest: &Path,
+    kind: impl FnOnce() -> io::Result<Kind>,
+) -> io::Result<OwnedFd> {
     let allowed = dest == Path::new("/proc") || PROC_ALLOWED.iter().any(|p| Path::new(p) == dest);
     let fd = match resolve::open_in_root(root, dest) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
@@ -50,7 +55,7 @@ fn target(root: BorrowedFd<'_>, dest: &Path, kind: Kind) -> io::Result<OwnedFd> 
                     }
                 }
             }
-            resolve::open_or_create(root, dest, kind)?
+            resolve::open_or_create(root, dest, kind()?)?
         }
         other => other?,
     };
@@ -271,10 +276,7 @@ pub fn detached_bind(
     o: &MountOptions,
     idmap: Option<BorrowedFd<'_>>,
 ) -> io::Result<BindTree> {
-    let src = resolve::open_path(source)?;
-    let is_dir =
-        fstat(src.as_raw_fd()).map_err(io::Error::from)?.st_mode & libc::S_IFMT == libc::S_IFDIR;
-    let tree = sys::open_tree_fd(src.as_fd(), o.flags.contains(MsFlags::MS_REC) || o.ridmap)?;
+    let tree = sys::open_tree(source, o.flags.contains(MsFlags::MS_REC) || o.ridmap)?;
     if let Some(userns) = idmap {
         sys::mount_setattr_idmap(tree.as_fd(), o.ridmap, userns).map_err(|e| {
             io::Error::new(
@@ -288,19 +290,30 @@ pub fn detached_bind(
         sys::mount_setattr(tree.as_fd(), false, set, clear, 0)?;
     }
     set_recursive(tree.as_fd(), o)?;
-    Ok(BindTree { tree, is_dir })
+    Ok(BindTree { tree })
 }
 
 /// A bind mount made but not yet attached anywhere.
 pub struct BindTree {
     pub tree: std::os::fd::OwnedFd,
-    pub is_dir: bool,
 }
 
-/// Moves a detached bind onto `dest` inside `root` (created as a directory or a file to
-/// match the source), then applies propagation.
+impl BindTree {
+    /// What a missing target is created as: a directory for a directory, else a file.
+    fn kind(&self) -> io::Result<Kind> {
+        let st = fstat(self.tree.as_raw_fd()).map_err(io::Error::from)?;
+        Ok(if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            Kind::Dir
+        } else {
+            Kind::File
+        })
+    }
+}
+
+/// Moves a detached bind onto `dest` inside `root` (created, when missing, as a directory
+/// or a file to match the source), then applies propagation.
 pub fn attach(root: BorrowedFd<'_>, b: &BindTree, dest: &Path, o: &MountOptions) -> io::Result<()> {
-    let target = target(root, dest, if b.is_dir { Kind::Dir } else { Kind::File })?;
+    let target = target(root, dest, || b.kind())?;
     sys::move_mount_fd(b.tree.as_fd(), target.as_fd())?;
     set_propagation(b.tree.as_fd(), o)
 }
@@ -330,7 +343,7 @@ pub fn filesystem(
     dest: &Path,
     o: &MountOptions,
 ) -> io::Result<()> {
-    let target = target(root, dest, Kind::Dir)?;
+    let target = target(root, dest, || Ok(Kind::Dir))?;
     filesystem_onto(root, target.as_fd(), typ, source, dest, o)
 }
 

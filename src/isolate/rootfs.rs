@@ -57,17 +57,18 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup, idmapped: &Idmapped) -> io::Result<
     let mut has_dev_bind = false;
     let mut has_devpts = false;
     for (i, m) in plan.mounts.iter().enumerate() {
-        let what = format!(
-            "mount {} ({} from {})",
-            m.destination.display(),
-            if m.is_bind() { "bind" } else { m.typ.as_str() },
-            m.source.as_deref().unwrap_or(Path::new("none")).display()
-        );
         let res = match idmapped.mounts.get(i).and_then(|t| t.as_ref()) {
             Some(tree) => mounts::attach(root.as_fd(), tree, &m.destination, &m.options),
             None => mount_one(root.as_fd(), m, cgroup),
         };
-        res.map_err(ctx(&what))?;
+        res.map_err(|e| {
+            ctx(format_args!(
+                "mount {} ({} from {})",
+                m.destination.display(),
+                if m.is_bind() { "bind" } else { m.typ.as_str() },
+                m.source.as_deref().unwrap_or(Path::new("none")).display()
+            ))(e)
+        })?;
         has_dev_bind |= m.destination == Path::new("/dev") && m.is_bind();
         has_devpts |= m.destination == Path::new("/dev/pts") && m.typ == "devpts";
     }
