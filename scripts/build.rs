@@ -1,6 +1,5 @@
-//! Build script (Cargo.toml `build`): two link options for the palisade binary, each used
-//! only where a probe shows rustc's own linker takes it; otherwise the binary links as
-//! before.
+//! Build script (Cargo.toml `build`): link options for the palisade binary, each used only
+//! where the build machine supports it; otherwise the binary links as before.
 //!
 //! - Packed relative relocations (DT_RELR, glibc 2.36 and binutils 2.38 or lld 15 on):
 //!   the table of ~10,000 relative relocations shrinks from 240 KB to 3 KB; the loader
@@ -11,6 +10,8 @@
 //!   file pages 64 KB at a time around each fault ("fault-around"), so code scattered
 //!   over the 2.3 MB of .text made nearly all of it resident in every runtime process.
 //!   Names the build does not have (another toolchain, changed code) are skipped.
+//! - libseccomp linked from its static archive where the system has one (see
+//!   `static_libseccomp`).
 //!
 //! `PALISADE_LINK_MAP=<file>` also writes the linker's map there (for hot-functions.sh).
 
@@ -29,6 +30,7 @@ fn main() {
     if !linux_gnu {
         return;
     }
+    static_libseccomp();
     if links_with(RELR) {
         println!("cargo:rustc-link-arg-bins={RELR}");
     }
@@ -45,6 +47,44 @@ fn main() {
     }
     if let Ok(map) = std::env::var("PALISADE_LINK_MAP") {
         println!("cargo:rustc-link-arg-bins=-Wl,-Map={map}");
+    }
+}
+
+/// libseccomp's static archive in place of the shared library, as runc's release binaries
+/// link it. With the compiled filter cached, palisade calls no libseccomp code, yet the
+/// loader would open, map, relocate and initialize the shared library in every runtime
+/// process, twice per `create`. libseccomp-sys asks the linker for `-lseccomp`; a search
+/// directory that holds only the archive is looked in before the system's, so that name
+/// resolves to the archive. libseccomp-sys's own LIBSECCOMP_LINK_TYPE and
+/// LIBSECCOMP_LIB_PATH, when set, decide instead; without the archive, the shared library.
+fn static_libseccomp() {
+    println!("cargo:rerun-if-env-changed=LIBSECCOMP_LINK_TYPE");
+    println!("cargo:rerun-if-env-changed=LIBSECCOMP_LIB_PATH");
+    if std::env::var_os("LIBSECCOMP_LINK_TYPE").is_some()
+        || std::env::var_os("LIBSECCOMP_LIB_PATH").is_some()
+    {
+        return;
+    }
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let multiarch = format!("/usr/lib/{arch}-linux-gnu");
+    let Some(archive) = [
+        multiarch.as_str(),
+        "/usr/lib64",
+        "/usr/lib",
+        "/usr/local/lib",
+    ]
+    .iter()
+    .map(|d| Path::new(d).join("libseccomp.a"))
+    .find(|a| a.is_file()) else {
+        return;
+    };
+    println!("cargo:rerun-if-changed={}", archive.display());
+    let dir = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("static");
+    let link = dir.join("libseccomp.a");
+    let _ = std::fs::remove_file(&link);
+    if std::fs::create_dir_all(&dir).is_ok() && std::os::unix::fs::symlink(&archive, &link).is_ok()
+    {
+        println!("cargo:rustc-link-search=native={}", dir.display());
     }
 }
 
