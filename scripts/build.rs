@@ -60,6 +60,7 @@ fn main() {
 fn static_libseccomp() {
     println!("cargo:rerun-if-env-changed=LIBSECCOMP_LINK_TYPE");
     println!("cargo:rerun-if-env-changed=LIBSECCOMP_LIB_PATH");
+    println!("cargo::rustc-check-cfg=cfg(seccomp_static)");
     if std::env::var_os("LIBSECCOMP_LINK_TYPE").is_some()
         || std::env::var_os("LIBSECCOMP_LIB_PATH").is_some()
     {
@@ -85,6 +86,8 @@ fn static_libseccomp() {
     if std::fs::create_dir_all(&dir).is_ok() && std::os::unix::fs::symlink(&archive, &link).is_ok()
     {
         println!("cargo:rustc-link-search=native={}", dir.display());
+        // Part of the binary now: src/isolate/seccomp_cache.rs keys on the binary alone.
+        println!("cargo:rustc-cfg=seccomp_static");
     }
 }
 

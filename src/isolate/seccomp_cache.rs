@@ -1,8 +1,8 @@
 //! Compiled seccomp filters, kept by content hash. libseccomp takes about 12 ms to turn a
 //! ~360-rule profile into BPF, more than the rest of `create`; the same profile runs for
 //! most containers. The key covers everything the BPF depends on (the filter as given,
-//! palisade's version and binary, libseccomp's version, the kernel and the native
-//! architecture), so a hit is exactly what compiling would give.
+//! palisade's version and binary, libseccomp's version where it is a shared library, the
+//! kernel and the native architecture), so a hit is exactly what compiling would give.
 //!
 //! The cache directory is trusted only when it is a real directory owned by us (root) and
 //! writable by nobody else, and each entry only when it is a regular file of ours with the
@@ -48,7 +48,16 @@ pub fn compile(dir: &Path, s: &LinuxSeccomp) -> Result<Filter, SeccompError> {
 
 fn key(s: &LinuxSeccomp) -> Option<String> {
     let spec = serde_json::to_vec(s).ok()?;
-    let v = libseccomp::ScmpVersion::current().ok()?;
+    // Linked statically (scripts/build.rs), libseccomp is part of the binary keyed below,
+    // and asking its version would only fault its code in; a shared one can be upgraded
+    // under the same binary.
+    #[cfg(seccomp_static)]
+    let lib = String::from("static");
+    #[cfg(not(seccomp_static))]
+    let lib = {
+        let v = libseccomp::ScmpVersion::current().ok()?;
+        format!("{}.{}.{}", v.major, v.minor, v.micro)
+    };
     let uname = nix::sys::utsname::uname().ok()?;
     // The binary itself (its size and modification time): a rebuilt palisade whose
     // version did not change may compile differently.
@@ -58,9 +67,10 @@ fn key(s: &LinuxSeccomp) -> Option<String> {
     for part in [
         env!("CARGO_PKG_VERSION").as_bytes(),
         build.as_bytes(),
-        format!("{}.{}.{}", v.major, v.minor, v.micro).as_bytes(),
+        lib.as_bytes(),
         uname.release().as_encoded_bytes(),
-        format!("{:?}", libseccomp::ScmpArch::native()).as_bytes(),
+        // libseccomp's native architecture is the one it and palisade were built for.
+        std::env::consts::ARCH.as_bytes(),
         &spec,
     ] {
         h.update((part.len() as u64).to_le_bytes());
