@@ -145,17 +145,23 @@ def with_mounts(c, n, src, rootfs):
     return c
 
 
+def userns_mounts(c):
+    """The mounts a user namespace needs, also in the row's step without one, so that the
+    row measures the namespace alone: a mapped root may not mount sysfs of the host's
+    network namespace (runc's own rootless spec binds it instead), and cgroupfs is left out
+    as in rootless specs."""
+    c["mounts"] = [x for x in c["mounts"] if x["destination"] not in ("/sys", "/sys/fs/cgroup")]
+    c["mounts"].append({"destination": "/sys", "type": "bind", "source": "/sys",
+                        "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
+    return c
+
+
 def with_userns(c):
     c["linux"]["namespaces"].append({"type": "user"})
     m = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     c["linux"]["uidMappings"] = m
     c["linux"]["gidMappings"] = m
-    # A mapped root may not mount sysfs of the host's network namespace (runc's own
-    # rootless spec binds it instead), and cgroupfs is left out as in rootless specs.
-    c["mounts"] = [x for x in c["mounts"] if x["destination"] not in ("/sys", "/sys/fs/cgroup")]
-    c["mounts"].append({"destination": "/sys", "type": "bind", "source": "/sys",
-                        "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
-    return c
+    return userns_mounts(c)
 
 
 # --- measurements --------------------------------------------------------------------
@@ -396,6 +402,7 @@ def main():
         c = with_userns(c)
         c["root"]["path"] = urootfs
         return c
+    uns_none = bundle("userns-none", edit=userns_mounts)
     uns = bundle("userns", edit=userns_chowned)
     uns_idmap = bundle("userns-idmap", edit=with_userns)
     # palisade restricted: a config made to pass restricted (`spec --profile restricted`).
@@ -453,7 +460,7 @@ def main():
     report.append(growth_table("growth with the seccomp filter (none / ~360 rules)",
                                [("none", s0), ("filter", s1)]))
     print(report[-1], flush=True)
-    g = interleave_steps(plain, n, [("none", same(true_b)), ("chowned", same(uns)),
+    g = interleave_steps(plain, n, [("none", same(uns_none)), ("chowned", same(uns)),
                                     ("idmapped", same(uns_idmap))])
     u0 = summarize(g["none"])
     u1 = row("userns", "run in a user namespace (rootfs chowned to the mapped range)",
