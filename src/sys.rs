@@ -107,25 +107,23 @@ pub fn reset_signals() {
 /// open_tree(2) on an already-open file: a detached copy of the mount at `fd`
 /// (with `recursive`, of the whole subtree), ready for mount_setattr and move_mount.
 pub fn open_tree_fd(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> {
-    let mut flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as u32;
-    if recursive {
-        flags |= libc::AT_RECURSIVE as u32;
-    }
-    // SAFETY: an empty C string with AT_EMPTY_PATH names `fd` itself; no memory is retained.
-    owned(unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) })
+    open_tree_at(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH as u32, recursive)
 }
 
-/// open_tree(2) of a host path: a detached copy of the mount at `path` (with `recursive`,
-/// of the whole subtree), ready for mount_setattr and move_mount. The path is resolved
-/// once, here; everything after works on the returned descriptor.
+/// open_tree(2) of a host path: as [`open_tree_fd`], for the mount at `path`. The path is
+/// resolved once, here; everything after works on the returned descriptor.
 pub fn open_tree(path: &Path, recursive: bool) -> io::Result<OwnedFd> {
-    let mut flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
+    open_tree_at(libc::AT_FDCWD, &cstr(path)?, 0, recursive)
+}
+
+fn open_tree_at(dir: RawFd, path: &CStr, flags: u32, recursive: bool) -> io::Result<OwnedFd> {
+    let mut flags = flags | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
     if recursive {
         flags |= libc::AT_RECURSIVE as u32;
     }
-    let path = cstr(path)?;
-    // SAFETY: `path` is a valid C string the kernel copies during the call.
-    owned(unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) })
+    // SAFETY: `path` is a valid C string the kernel copies during the call (an empty one
+    // with AT_EMPTY_PATH names `dir` itself); no memory is retained.
+    owned(unsafe { libc::syscall(libc::SYS_open_tree, dir, path.as_ptr(), flags) })
 }
 
 /// fsopen(2): a filesystem context for `fstype`, to configure with fsconfig.
@@ -631,22 +629,15 @@ pub fn sched_setattr(attr: &libc::sched_attr) -> io::Result<()> {
     a.size = std::mem::size_of::<libc::sched_attr>() as u32;
     // SAFETY: `a` is a live, initialized sched_attr whose size field says how much the
     // kernel may read; pid 0 is the calling thread.
-    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &a as *const libc::sched_attr, 0) };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    check(unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &a as *const libc::sched_attr, 0) })
+        .map(|_| ())
 }
 
 /// ioprio_set(2) for the calling process (IOPRIO_WHO_PROCESS, 0); glibc has no wrapper.
 pub fn ioprio_set(ioprio: i32) -> io::Result<()> {
     const IOPRIO_WHO_PROCESS: libc::c_int = 1;
     // SAFETY: plain integers; the kernel touches no memory of ours.
-    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, ioprio) };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    check(unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, ioprio) }).map(|_| ())
 }
 
 /// The calling thread's umask, set to `mask`.

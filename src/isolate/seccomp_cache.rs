@@ -52,7 +52,7 @@ fn key(s: &LinuxSeccomp) -> Option<String> {
     // and asking its version would only fault its code in; a shared one can be upgraded
     // under the same binary.
     #[cfg(seccomp_static)]
-    let lib = String::from("static");
+    let lib = "static";
     #[cfg(not(seccomp_static))]
     let lib = {
         let v = libseccomp::ScmpVersion::current().ok()?;
