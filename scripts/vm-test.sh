@@ -77,8 +77,11 @@ own=$work/$lane
 mkdir -p "$own"
 
 [ -d /mnt ] || { echo "vm-test: /mnt must exist on the host (the VM's scratch space)" >&2; exit 1; }
-# What runs inside: the binaries built here, used through the shared root.
-cargo build --quiet
+# What runs inside: the binaries built here, used through the shared root. Only the test
+# build: a plain `cargo build` keeps a palisade binary apart from the one `cargo test`
+# makes, and each puts its own at target/debug/palisade (a new inode every switch), so a
+# lane starting while another's VM runs tests would pull the binary from under them (a
+# spawn failed with ENOENT). Repeated, the test build leaves the file as it is.
 # The test harness's own artifact: cargo also lists the palisade binary the tests drive,
 # and in no fixed order when the other lanes build at the same time.
 testbin=$(cargo test --quiet --no-run --test integration --message-format=json 2>/dev/null \
