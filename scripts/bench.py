@@ -45,6 +45,8 @@ class Runtime:
         self.failures = 0
         self.errors = []
         self.seq = 0
+        # CPU seconds (user + system) of the last call and every process it waited for.
+        self.last_cpu = 0.0
 
     def argv(self, *args):
         return [self.binary, "--root", self.root, *args]
@@ -67,7 +69,7 @@ def call(rt, args, cwd=None, settle=True):
         t0 = time.perf_counter()
         p = subprocess.Popen(rt.argv(*args), cwd=cwd, env=rt.env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        code, dt = wait(p, t0)
+        code, dt, rt.last_cpu = wait(p, t0)
         if code is None:
             raise Failure(f"{' '.join(args)}: timed out after {TIMEOUT}s")
         if code != 0:
@@ -78,18 +80,20 @@ def call(rt, args, cwd=None, settle=True):
 
 
 def wait(p, t0=None):
-    """Waits in waitpid(2), not in Popen.wait(timeout)'s polling loop, whose growing sleeps
+    """Waits in wait4(2), not in Popen.wait(timeout)'s polling loop, whose growing sleeps
     would round every time up; a timer kills a call that hangs. Returns (exit status or
-    None when killed, seconds since t0 or since the call)."""
+    None when killed, seconds since t0 or since the call, CPU seconds of the call and of
+    every process it reaped: for `run`, the container's processes too)."""
     t0 = t0 if t0 is not None else time.perf_counter()
     # The call runs in a session of its own (start_new_session): kill all of it.
     timer = threading.Timer(TIMEOUT, lambda: os.killpg(p.pid, signal.SIGKILL))
     timer.start()
-    code = p.wait()
+    _, status, usage = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t0
+    p.returncode = code = os.waitstatus_to_exitcode(status)
     killed = not timer.is_alive()
     timer.cancel()
-    return (None if killed else code), dt
+    return (None if killed else code), dt, usage.ru_utime + usage.ru_stime
 
 
 def cleanup(rt, cid):
@@ -191,18 +195,21 @@ def interleave(runtimes, n, once):
 def interleave_steps(runtimes, n, steps):
     """The steps of a growth row ([(name, bundles)], e.g. 0, 20 and 100 mounts) in the same
     rounds, every (runtime, step) pair shuffled, so that drift between rows measured minutes
-    apart does not show as growth. Returns {name: {label: [seconds]}}."""
+    apart does not show as growth. Returns wall and CPU times, each as
+    {name: {label: [seconds]}}."""
     out = {name: {rt.label: [] for rt in runtimes} for name, _ in steps}
+    cpu = {name: {rt.label: [] for rt in runtimes} for name, _ in steps}
     for i in range(n):
         pairs = [(rt, name, b) for rt in runtimes for name, b in steps]
         random.Random(i).shuffle(pairs)
         for rt, name, b in pairs:
             try:
                 out[name][rt.label].append(run_once(b)(rt, i))
+                cpu[name][rt.label].append(rt.last_cpu)
             except Failure as e:
                 rt.failures += 1
                 rt.errors.append(str(e))
-    return out
+    return out, cpu
 
 
 def run_once(bundles):
@@ -263,7 +270,7 @@ def peak_rss(runtimes, n, bundles):
                 "run", "--bundle", bundles[rt.label], cid)], env=rt.env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, start_new_session=True)
-            code, _ = wait(p)
+            code, _, _ = wait(p)
             if code != 0:
                 cleanup(rt, cid)
                 raise Failure(f"run under /usr/bin/time: exit {code}")
@@ -321,22 +328,33 @@ def table(title, s):
     return "\n".join(lines) + "\n"
 
 
-def growth_table(title, steps):
-    """How the median grows from the first step to each later one, against crun's growth."""
-    labels = list(steps[0][1]["rows"])
+def growth_table(title, steps, cpu):
+    """How the median grows from the first step to the last, against crun's growth: in wall
+    time, and in CPU time (user + system of the runtime and every process it waited for),
+    which the machine's scheduling noise barely touches."""
     head = " / ".join(name for name, _ in steps)
-    lines = [f"### {title}", "", f"| runtime | median ms ({head}) | growth | growth x crun's |",
-             "|---|---|---:|---:|"]
-    crun = None
-    if all("crun" in s["rows"] for _, s in steps):
-        crun = steps[-1][1]["rows"]["crun"]["median"] - steps[0][1]["rows"]["crun"]["median"]
-    for label in labels:
-        if not all(label in s["rows"] for _, s in steps):
+    lines = [f"### {title}", "",
+             f"| runtime | median ms ({head}) | growth | growth x crun's "
+             f"| CPU ms ({head}) | CPU growth | CPU growth x crun's |",
+             "|---|---|---:|---:|---|---:|---:|"]
+
+    def grow(series, label):
+        meds = [s["rows"][label]["median"] for _, s in series]
+        return meds, meds[-1] - meds[0]
+
+    def versus(series, g):
+        if not all("crun" in s["rows"] for _, s in series):
+            return "-"
+        base = grow(series, "crun")[1]
+        return f"{g / base:.2f}" if base > 0 else "-"
+
+    for label in steps[0][1]["rows"]:
+        if not all(label in s["rows"] for series in (steps, cpu) for _, s in series):
             continue
-        meds = [s["rows"][label]["median"] for _, s in steps]
-        g = meds[-1] - meds[0]
-        rel = f"{g / crun:.2f}" if crun and crun > 0 else "-"
-        lines.append(f"| {label} | {' / '.join(f'{m:.1f}' for m in meds)} | {g:+.1f} ms | {rel} |")
+        (meds, g), (cmeds, cg) = grow(steps, label), grow(cpu, label)
+        lines.append(f"| {label} | {' / '.join(f'{m:.1f}' for m in meds)} | {g:+.1f} ms "
+                     f"| {versus(steps, g)} | {' / '.join(f'{m:.1f}' for m in cmeds)} "
+                     f"| {cg:+.2f} ms | {versus(cpu, cg)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -442,34 +460,32 @@ def main():
         peak_rss(runtimes, max(3, n // 3), same(true_b)), unit="KiB", scale=1.0)
     row("parallel", "20 runs at once: wall time",
         parallel(runtimes, max(2, n // 5), same(true_b)))
-    # Growth rows: every step of one row in the same shuffled rounds (interleave_steps).
-    g = interleave_steps(runtimes, n, [("0", same(true_b)), ("20", same(m20)),
-                                       ("100", same(m100))])
-    m0 = summarize(g["0"])
-    s20 = row("mounts20", "run with 20 bind mounts", g["20"])
-    s100 = row("mounts100", "run with 100 bind mounts", g["100"])
-    report.append(growth_table("growth with mounts (0 / 20 / 100)",
-                               [("0", m0), ("20", s20), ("100", s100)]))
-    print(report[-1], flush=True)
+    def growth(key, title, rts, steps, shown):
+        """A growth row: its steps in the same shuffled rounds (interleave_steps). `shown`
+        names the steps that get a table of their own: {step: (json key, title)}."""
+        wall, cpu = interleave_steps(rts, n, [(name, same(b)) for name, b in steps])
+        walls = [(name, row(*shown[name], wall[name]) if name in shown
+                  else summarize(wall[name])) for name, _ in steps]
+        cpus = [(name, summarize(cpu[name])) for name, _ in steps]
+        data.setdefault("growth_cpu", {})[key] = dict(cpus)
+        report.append(growth_table(title, walls, cpus))
+        print(report[-1], flush=True)
+
+    growth("mounts", "growth with mounts (0 / 20 / 100)", runtimes,
+           [("0", true_b), ("20", m20), ("100", m100)],
+           {"20": ("mounts20", "run with 20 bind mounts"),
+            "100": ("mounts100", "run with 100 bind mounts")})
     # palisade unconfined: the filter is the config's own; baseline would add its own.
     plain = others + [pal_plain]
-    g = interleave_steps(plain, n, [("none", same(true_b)), ("filter", same(sec))])
-    s0 = summarize(g["none"])
-    s1 = row("seccomp", "run with a ~360-rule seccomp filter (palisade's default.json)",
-             g["filter"])
-    report.append(growth_table("growth with the seccomp filter (none / ~360 rules)",
-                               [("none", s0), ("filter", s1)]))
-    print(report[-1], flush=True)
-    g = interleave_steps(plain, n, [("none", same(uns_none)), ("chowned", same(uns)),
-                                    ("idmapped", same(uns_idmap))])
-    u0 = summarize(g["none"])
-    u1 = row("userns", "run in a user namespace (rootfs chowned to the mapped range)",
-             g["chowned"])
-    u2 = row("userns_idmap", "run in a user namespace, host-owned rootfs (palisade idmaps it)",
-             g["idmapped"])
-    report.append(growth_table("growth with a user namespace (none / chowned / idmapped)",
-                               [("none", u0), ("chowned", u1), ("idmapped", u2)]))
-    print(report[-1], flush=True)
+    growth("seccomp", "growth with the seccomp filter (none / ~360 rules)", plain,
+           [("none", true_b), ("filter", sec)],
+           {"filter": ("seccomp",
+                       "run with a ~360-rule seccomp filter (palisade's default.json)")})
+    growth("userns", "growth with a user namespace (none / chowned / idmapped)", plain,
+           [("none", uns_none), ("chowned", uns), ("idmapped", uns_idmap)],
+           {"chowned": ("userns", "run in a user namespace (rootfs chowned to the mapped range)"),
+            "idmapped": ("userns_idmap",
+                         "run in a user namespace, host-owned rootfs (palisade idmaps it)")})
 
     sizes = ["### binary size", "", "| runtime | bytes | linking |", "|---|---:|---|"]
     seen = set()
