@@ -521,6 +521,86 @@ pub fn clone_into(flags: i32, child: impl FnOnce() -> i32) -> io::Result<libc::p
     Ok(pid.as_raw())
 }
 
+/// A process that only holds a new user namespace open (user_namespaces(7): its maps are
+/// written through /proc/PID/uid_map, and /proc/PID/ns/user opened, while it lives). It
+/// shares our memory (CLONE_VM), so making and ending it copies and tears down no page
+/// tables: it blocks reading a pipe and exits when dropping the holder closes the pipe's
+/// other end; the drop then reaps it.
+pub struct UsernsHolder {
+    pid: libc::pid_t,
+    release: Option<OwnedFd>,
+    /// The child's stack and arguments: in use until the child is reaped.
+    _mem: Box<HolderMem>,
+}
+
+#[repr(C)]
+struct HolderMem {
+    /// The pipe's read end, and the write end, which is the child's to close.
+    fds: [libc::c_int; 2],
+    stack: [u8; 16 << 10],
+}
+
+/// The holder's body: no allocation, no lock, nothing shared written but the stack it was
+/// given; only close(2) and read(2).
+extern "C" fn hold_namespace(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` points at the `fds` of a HolderMem that the parent keeps until it has
+    // reaped this process. The child's descriptors are its own copies (no CLONE_FILES):
+    // closing its write end leaves only the parent's, whose close ends the read. A failed
+    // read (a signal) only ends the child early, and then writing its maps fails.
+    unsafe {
+        let [r, w] = *(arg as *const [libc::c_int; 2]);
+        libc::close(w);
+        let mut b = 0u8;
+        libc::read(r, (&mut b as *mut u8).cast(), 1);
+    }
+    0
+}
+
+impl UsernsHolder {
+    pub fn new() -> io::Result<UsernsHolder> {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        let mut mem = Box::new(HolderMem {
+            fds: [r.as_raw_fd(), w.as_raw_fd()],
+            stack: [0; 16 << 10],
+        });
+        let top = mem.stack.as_mut_ptr_range().end;
+        let arg = mem.fds.as_mut_ptr().cast();
+        // SAFETY: the child runs hold_namespace on `mem.stack` (glibc's wrapper aligns the
+        // top) with `arg` in `mem`, both kept by the holder until the drop has reaped it.
+        // Sharing our memory, it touches only its stack: no allocator, lock or
+        // thread-local state of ours. Without CLONE_THREAD it is a process of its own,
+        // reaped with waitpid through SIGCHLD.
+        let pid = unsafe {
+            libc::clone(
+                hold_namespace,
+                top.cast(),
+                libc::CLONE_VM | libc::CLONE_NEWUSER | libc::SIGCHLD,
+                arg,
+            )
+        };
+        check(pid as libc::c_long)?;
+        drop(r);
+        Ok(UsernsHolder {
+            pid,
+            release: Some(w),
+            _mem: mem,
+        })
+    }
+
+    pub fn pid(&self) -> libc::pid_t {
+        self.pid
+    }
+}
+
+impl Drop for UsernsHolder {
+    fn drop(&mut self) {
+        // Our write end closing ends the child's read; its memory must outlive the child.
+        self.release.take();
+        let pid = nix::unistd::Pid::from_raw(self.pid);
+        while let Err(nix::errno::Errno::EINTR) = nix::sys::wait::waitpid(pid, None) {}
+    }
+}
+
 /// struct clone_args of include/uapi/linux/sched.h, up to `cgroup` (CLONE_ARGS_SIZE_VER2).
 #[repr(C)]
 #[derive(Default)]

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use super::mounts::{self, BindTree};
@@ -37,24 +37,10 @@ pub fn maps_root(maps: &[IdMap]) -> bool {
 /// A user namespace with these mappings, held open by descriptor: a short-lived child makes
 /// it, the runtime writes its maps, opens /proc/CHILD/ns/user and lets the child go.
 pub fn helper(uid: &[IdMap], gid: &[IdMap]) -> io::Result<OwnedFd> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    let (r_fd, w_fd) = (r.as_raw_fd(), w.as_raw_fd());
-    let pid = sys::clone_into(libc::CLONE_NEWUSER, || {
-        // Wait until the runtime has what it needs (its end closing), then leave. Our copy
-        // of the write end must go first, or the read would never end.
-        let _ = nix::unistd::close(w_fd);
-        let _ = nix::unistd::read(r_fd, &mut [0u8; 1]);
-        0
-    })?;
-    drop(r);
-    let res = write_maps(pid, uid, gid).and_then(|_| {
-        Ok(OwnedFd::from(std::fs::File::open(format!(
-            "/proc/{pid}/ns/user"
-        ))?))
-    });
-    drop(w);
-    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-    res
+    let holder = sys::UsernsHolder::new()?;
+    let pid = holder.pid();
+    write_maps(pid, uid, gid)?;
+    Ok(std::fs::File::open(format!("/proc/{pid}/ns/user"))?.into())
 }
 
 /// The idmapped binds the runtime makes before the init exists.
@@ -145,6 +131,7 @@ pub fn become_root() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
 
     #[test]
     fn map_text_is_the_proc_format() {
@@ -183,5 +170,13 @@ mod tests {
             "{}",
             link.display()
         );
+        // Through a bind idmapped with it, a file of host root shows as the mapped 200000.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), "").unwrap();
+        let o = mounts::MountOptions::parse(&["bind".into()]);
+        let tree = mounts::detached_bind(dir.path(), &o, Some(fd.as_fd())).unwrap();
+        let flags = nix::fcntl::AtFlags::empty();
+        let st = nix::sys::stat::fstatat(Some(tree.tree.as_raw_fd()), "f", flags).unwrap();
+        assert_eq!((st.st_uid, st.st_gid), (200000, 200000));
     }
 }
