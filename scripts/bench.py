@@ -29,6 +29,8 @@ TIMEOUT = 20  # seconds; a hung call is killed and counted as a failure
 # Back to back, one runtime's write spares the next one's wait; after a pause, as when a
 # node starts a container, each pays its own. The pause measures every call as that one.
 SETTLE = 0.1
+# A growth of crun's below this (ms) gives no ratio: it would only magnify noise.
+NO_GROWTH = 0.1
 
 
 def pct(xs, p):
@@ -331,7 +333,8 @@ def table(title, s):
 def growth_table(title, steps, cpu):
     """How the median grows from the first step to the last, against crun's growth: in wall
     time, and in CPU time (user + system of the runtime and every process it waited for),
-    which the machine's scheduling noise barely touches."""
+    to which waiting (for an RCU grace period, for a turn on a CPU) adds nothing; time the
+    hypervisor takes from the VM still counts."""
     head = " / ".join(name for name, _ in steps)
     lines = [f"### {title}", "",
              f"| runtime | median ms ({head}) | growth | growth x crun's "
@@ -342,11 +345,16 @@ def growth_table(title, steps, cpu):
         meds = [s["rows"][label]["median"] for _, s in series]
         return meds, meds[-1] - meds[0]
 
+    flat = []
+
     def versus(series, g):
         if not all("crun" in s["rows"] for _, s in series):
             return "-"
         base = grow(series, "crun")[1]
-        return f"{g / base:.2f}" if base > 0 else "-"
+        if base < NO_GROWTH:
+            flat.append(base)
+            return "-"
+        return f"{g / base:.2f}"
 
     for label in steps[0][1]["rows"]:
         if not all(label in s["rows"] for series in (steps, cpu) for _, s in series):
@@ -355,6 +363,9 @@ def growth_table(title, steps, cpu):
         lines.append(f"| {label} | {' / '.join(f'{m:.1f}' for m in meds)} | {g:+.1f} ms "
                      f"| {versus(steps, g)} | {' / '.join(f'{m:.1f}' for m in cmeds)} "
                      f"| {cg:+.2f} ms | {versus(cpu, cg)} |")
+    if flat:
+        lines.append(f"\n-: crun's growth ({flat[0]:+.2f} ms) is under {NO_GROWTH} ms, too "
+                     "little to divide by.")
     return "\n".join(lines) + "\n"
 
 
