@@ -545,8 +545,11 @@ struct HolderMem {
 extern "C" fn hold_namespace(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` points at the `fds` of a HolderMem that the parent keeps until it has
     // reaped this process. The child's descriptors are its own copies (no CLONE_FILES):
-    // closing its write end leaves only the parent's, whose close ends the read. A failed
-    // read (a signal) only ends the child early, and then writing its maps fails.
+    // closing its write end leaves only the parent's, whose close ends the read. Neither
+    // call can fail (a valid descriptor; palisade installs no signal handler that could
+    // interrupt the read, only Rust's fatal SIGSEGV/SIGBUS ones), so neither writes errno,
+    // the one thread-local the child shares with the parent. Were the read cut short, the
+    // child would only exit early, and writing its maps would fail.
     unsafe {
         let [r, w] = *(arg as *const [libc::c_int; 2]);
         libc::close(w);
@@ -567,9 +570,9 @@ impl UsernsHolder {
         let arg = mem.fds.as_mut_ptr().cast();
         // SAFETY: the child runs hold_namespace on `mem.stack` (glibc's wrapper aligns the
         // top) with `arg` in `mem`, both kept by the holder until the drop has reaped it.
-        // Sharing our memory, it touches only its stack: no allocator, lock or
-        // thread-local state of ours. Without CLONE_THREAD it is a process of its own,
-        // reaped with waitpid through SIGCHLD.
+        // Sharing our memory, it writes only its stack: no allocator, lock or errno (see
+        // hold_namespace). Without CLONE_THREAD it is a process of its own, reaped with
+        // waitpid through SIGCHLD.
         let pid = unsafe {
             libc::clone(
                 hold_namespace,
