@@ -3,7 +3,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::path::Path;
+use std::path::{Component, Path};
 
 use nix::mount::MsFlags;
 use nix::sys::stat::fstat;
@@ -38,7 +38,7 @@ fn target(
     dest: &Path,
     kind: impl FnOnce() -> io::Result<Kind>,
 ) -> io::Result<OwnedFd> {
-    let allowed = dest == Path::new("/proc") || PROC_ALLOWED.iter().any(|p| Path::new(p) == dest);
+    let allowed = proc_allowed(dest);
     let fd = match resolve::open_in_root(root, dest) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
             // Name the procfs ancestor rather than fail on creating a file in it.
@@ -63,6 +63,22 @@ fn target(
         refuse_proc(fd.as_fd(), dest)?;
     }
     Ok(fd)
+}
+
+/// Whether `dest` is /proc or in PROC_ALLOWED, compared as paths ("/proc//stat" counts).
+/// Only a path whose first component is "proc" can be: the others skip the eleven
+/// comparisons, each a walk over both paths' components, at every mount.
+fn proc_allowed(dest: &Path) -> bool {
+    let mut c = dest.components();
+    if (c.next(), c.next())
+        != (
+            Some(Component::RootDir),
+            Some(Component::Normal("proc".as_ref())),
+        )
+    {
+        return false;
+    }
+    dest == Path::new("/proc") || PROC_ALLOWED.iter().any(|p| Path::new(p) == dest)
 }
 
 fn refuse_proc(fd: BorrowedFd<'_>, path: &Path) -> io::Result<()> {
@@ -383,6 +399,31 @@ mod tests {
 
     fn parse(v: &[&str]) -> MountOptions {
         MountOptions::parse(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn proc_allowed_is_a_comparison_of_paths() {
+        let by_path =
+            |d: &Path| d == Path::new("/proc") || PROC_ALLOWED.iter().any(|p| Path::new(p) == d);
+        for (d, want) in [
+            ("/proc", true),
+            ("/proc/", true),
+            ("/proc/cpuinfo", true),
+            ("//proc//cpuinfo/", true),
+            ("/./proc/./net/dev", true),
+            ("/proc/sys/kernel/ns_last_pid", true),
+            ("/proc/sys/kernel/core_pattern", false),
+            ("/proc/sysrq-trigger", false),
+            ("/procx/cpuinfo", false),
+            ("/mnt/proc/cpuinfo", false),
+            ("/cpuinfo", false),
+            ("/", false),
+            ("/dev", false),
+        ] {
+            let d = Path::new(d);
+            assert_eq!(proc_allowed(d), want, "{}", d.display());
+            assert_eq!(by_path(d), want, "{}", d.display());
+        }
     }
 
     #[test]
