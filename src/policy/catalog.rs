@@ -171,7 +171,15 @@ impl<'a> Listed<'a> {
                 self.path.as_os_str().as_bytes(),
                 dir.path.as_os_str().as_bytes(),
             );
-            return d == b"/" || p == d || (p.starts_with(d) && p.get(d.len()) == Some(&b'/'));
+            if d == b"/" {
+                return true;
+            }
+            // Paths that differ in the first byte of their first component are unrelated:
+            // most pairs stop here, before a comparison of their bytes.
+            if p.get(1) != d.get(1) {
+                return false;
+            }
+            return p == d || (p.starts_with(d) && p.get(d.len()) == Some(&b'/'));
         }
         self.path.starts_with(dir.path)
     }
@@ -472,17 +480,17 @@ fn host_mounts(plan: &Plan, p: &Params, host: &dyn Host) -> Vec<String> {
         if allow.iter().any(|a| l.beneath(a)) {
             continue;
         }
-        let shown = format!("mounts[{i}] binds host {}", src.display());
+        let shown = || format!("mounts[{i}] binds host {}", src.display());
         if let Some(hit) = paths.iter().find(|s| l.beneath(s) || s.beneath(&l)) {
-            out.push(format!("{shown}, which exposes {}", hit.path.display()));
+            out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
         } else if let Some(hit) = roots.iter().find(|s| s.beneath(&l)) {
-            out.push(format!("{shown}, which exposes {}", hit.path.display()));
+            out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
         } else if src
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| sockets.contains(n))
         {
-            out.push(format!("{shown}, a container engine socket"));
+            out.push(format!("{}, a container engine socket", shown()));
         }
     }
     out

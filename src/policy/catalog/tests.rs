@@ -702,6 +702,11 @@ fn beneath_agrees_with_path_starts_with() {
         "/var/run/docker.sock",
         "/var/run",
         "/var/runner",
+        "/b",
+        "/b/a",
+        "/e",
+        "/etc",
+        "/etc/x",
     ];
     for p in paths {
         for d in paths {
