@@ -76,6 +76,31 @@ fn exec_joins_the_container() {
     b.assert_nothing_left();
 }
 
+/// exec reads the config the container was created from, kept in its state directory: the
+/// bundle's own bytes when the profile changed nothing. A config.json rewritten since then
+/// reaches neither the exec'd process nor the error path.
+#[test]
+fn exec_reads_the_config_as_created() {
+    let mut b = Bundle::new("ex-kept");
+    b.config["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push("KEPT=as-created".into());
+    running(&mut b);
+    let given = std::fs::read(b.path().join("config.json")).unwrap();
+    let kept = std::fs::read(b.state.join(&b.id).join("config.json")).unwrap();
+    assert!(
+        kept == given,
+        "unhardened, the state keeps the bundle's bytes"
+    );
+    std::fs::write(b.path().join("config.json"), "{not json").unwrap();
+    let o = output_via_files(b.cmd(&["exec", &b.id, "sh", "-c", "echo $KEPT"]), b.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "as-created");
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
 #[test]
 fn exec_overrides_and_detach() {
     let mut b = Bundle::new("ex-opts");

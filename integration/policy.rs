@@ -169,6 +169,11 @@ fn baseline_hardening_is_seen_inside_the_container() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = b.palisade(&["state", &b.id]);
     let st: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The state keeps the config as hardened, which exec reads.
+    let kept: Value =
+        serde_json::from_slice(&std::fs::read(b.state.join(&b.id).join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(kept["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
     assert_eq!(st["annotations"]["io.palisade.profile"], "baseline");
     assert_eq!(st["annotations"]["io.palisade.mode"], "enforce");
     let o = b.palisade(&["delete", "--force", &b.id]);

@@ -175,7 +175,16 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
     }
     let id = req.id;
     let root = req.root;
-    let made = create_planned(req, &decision, &doc.value, &profile, mode);
+    // The config as it runs, kept for exec: the bundle's own bytes unless the profile
+    // hardened the document (no remedy changed it: the plan is of those bytes).
+    let hardened;
+    let config = if decision.hardened.is_empty() {
+        &doc.bytes
+    } else {
+        hardened = serde_json::to_vec(&doc.value).unwrap_or_default();
+        &hardened
+    };
+    let made = create_planned(req, &decision, config, &profile, mode);
     let (outcome, landlock) = match &made {
         Ok((_, l)) => ("created".to_string(), l.clone()),
         Err(e) => (format!("failed: {e}"), None),
@@ -218,7 +227,7 @@ fn announce(d: &policy::Decision) {
 fn create_planned(
     req: CreateRequest<'_>,
     decision: &policy::Decision,
-    doc: &serde_json::Value,
+    config: &[u8],
     profile: &policy::Profile,
     mode: Mode,
 ) -> Result<(i32, Option<String>), Error> {
@@ -289,7 +298,7 @@ fn create_planned(
         armed: true,
     };
     let snapshot = c.config_path();
-    fs::write(&snapshot, serde_json::to_vec(doc).unwrap_or_default())
+    fs::write(&snapshot, config)
         .map_err(|e| step_err("state", format!("write {}: {e}", snapshot.display())))?;
 
     // cgroupfs: made and limited before the init exists. A systemd scope needs the init's
