@@ -198,9 +198,10 @@ def interleave_steps(runtimes, n, steps):
     """The steps of a growth row ([(name, bundles)], e.g. 0, 20 and 100 mounts) in the same
     rounds, every (runtime, step) pair shuffled, so that drift between rows measured minutes
     apart does not show as growth. Returns wall and CPU times, each as
-    {name: {label: [seconds]}}."""
+    {name: {label: [seconds]}}, and the round of each time, {name: {label: [round]}}."""
     out = {name: {rt.label: [] for rt in runtimes} for name, _ in steps}
     cpu = {name: {rt.label: [] for rt in runtimes} for name, _ in steps}
+    rounds = {name: {rt.label: [] for rt in runtimes} for name, _ in steps}
     for i in range(n):
         pairs = [(rt, name, b) for rt in runtimes for name, b in steps]
         random.Random(i).shuffle(pairs)
@@ -208,10 +209,35 @@ def interleave_steps(runtimes, n, steps):
             try:
                 out[name][rt.label].append(run_once(b)(rt, i))
                 cpu[name][rt.label].append(rt.last_cpu)
+                rounds[name][rt.label].append(i)
             except Failure as e:
                 rt.failures += 1
                 rt.errors.append(str(e))
-    return out, cpu
+    return out, cpu, rounds
+
+
+def growth_against_crun(times, rounds, first, last, label):
+    """A runtime's growth from step `first` to `last` minus crun's, round by round (the
+    rounds where all four calls succeeded), in ms: the median and its 95% interval from
+    2000 bootstrap resamples of the rounds, seeded so that the same times give the same
+    interval. The difference of two medians, each over calls minutes apart, carries both
+    medians' noise; within a round the four calls run within about a second. An interval
+    wholly below zero shows growth smaller than crun's. None without crun or rounds."""
+    if label == "crun" or "crun" not in times[first]:
+        return None
+
+    def per_round(lbl):
+        a = dict(zip(rounds[first][lbl], times[first][lbl]))
+        b = dict(zip(rounds[last][lbl], times[last][lbl]))
+        return {i: b[i] - a[i] for i in a.keys() & b.keys()}
+
+    mine, crun = per_round(label), per_round("crun")
+    d = [(mine[i] - crun[i]) * 1000 for i in sorted(mine.keys() & crun.keys())]
+    if len(d) < 2:
+        return None
+    rng = random.Random(0)
+    boots = sorted(statistics.median(rng.choices(d, k=len(d))) for _ in range(2000))
+    return statistics.median(d), boots[50], boots[1949]
 
 
 def run_once(bundles):
@@ -330,16 +356,21 @@ def table(title, s):
     return "\n".join(lines) + "\n"
 
 
-def growth_table(title, steps, cpu):
+def growth_table(title, steps, cpu, paired):
     """How the median grows from the first step to the last, against crun's growth: in wall
     time, and in CPU time (user + system of the runtime and every process it waited for),
     to which waiting (for an RCU grace period, for a turn on a CPU) adds nothing; time the
-    hypervisor takes from the VM still counts."""
+    hypervisor takes from the VM still counts. `paired` gives, per runtime, the wall and
+    CPU results of growth_against_crun."""
     head = " / ".join(name for name, _ in steps)
     lines = [f"### {title}", "",
              f"| runtime | median ms ({head}) | growth | growth x crun's "
-             f"| CPU ms ({head}) | CPU growth | CPU growth x crun's |",
-             "|---|---|---:|---:|---|---:|---:|"]
+             f"| CPU ms ({head}) | CPU growth | CPU growth x crun's "
+             "| growth - crun's, by round (95%) | CPU, by round (95%) |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|"]
+
+    def interval(r):
+        return "-" if r is None else f"{r[0]:+.2f} [{r[1]:+.2f}, {r[2]:+.2f}]"
 
     def grow(series, label):
         meds = [s["rows"][label]["median"] for _, s in series]
@@ -360,9 +391,10 @@ def growth_table(title, steps, cpu):
         if not all(label in s["rows"] for series in (steps, cpu) for _, s in series):
             continue
         (meds, g), (cmeds, cg) = grow(steps, label), grow(cpu, label)
+        pw, pc = paired.get(label, (None, None))
         lines.append(f"| {label} | {' / '.join(f'{m:.1f}' for m in meds)} | {g:+.1f} ms "
                      f"| {versus(steps, g)} | {' / '.join(f'{m:.1f}' for m in cmeds)} "
-                     f"| {cg:+.2f} ms | {versus(cpu, cg)} |")
+                     f"| {cg:+.2f} ms | {versus(cpu, cg)} | {interval(pw)} | {interval(pc)} |")
     if flat:
         lines.append(f"\n-: crun's growth ({flat[0]:+.2f} ms) is under {NO_GROWTH} ms, too "
                      "little to divide by.")
@@ -474,12 +506,16 @@ def main():
     def growth(key, title, rts, steps, shown):
         """A growth row: its steps in the same shuffled rounds (interleave_steps). `shown`
         names the steps that get a table of their own: {step: (json key, title)}."""
-        wall, cpu = interleave_steps(rts, n, [(name, same(b)) for name, b in steps])
+        wall, cpu, rounds = interleave_steps(rts, n, [(name, same(b)) for name, b in steps])
         walls = [(name, row(*shown[name], wall[name]) if name in shown
                   else summarize(wall[name])) for name, _ in steps]
         cpus = [(name, summarize(cpu[name])) for name, _ in steps]
         data.setdefault("growth_cpu", {})[key] = dict(cpus)
-        report.append(growth_table(title, walls, cpus))
+        first, last = steps[0][0], steps[-1][0]
+        paired = {rt.label: tuple(growth_against_crun(t, rounds, first, last, rt.label)
+                                  for t in (wall, cpu)) for rt in rts}
+        data.setdefault("growth_against_crun", {})[key] = paired
+        report.append(growth_table(title, walls, cpus, paired))
         print(report[-1], flush=True)
 
     growth("mounts", "growth with mounts (0 / 20 / 100)", runtimes,
