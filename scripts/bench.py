@@ -220,9 +220,9 @@ def growth_against_crun(times, rounds, first, last, label):
     """A runtime's growth from step `first` to `last` minus crun's, round by round (the
     rounds where all four calls succeeded), in ms: the median and its 95% interval from
     2000 bootstrap resamples of the rounds, seeded so that the same times give the same
-    interval. The difference of two medians, each over calls minutes apart, carries both
-    medians' noise; within a round the four calls run within about a second. An interval
-    wholly below zero shows growth smaller than crun's. None without crun or rounds."""
+    interval. The growth columns carry no interval; this says whether a run can tell the
+    two growths apart: an interval wholly below zero shows growth smaller than crun's,
+    one that spans zero decides nothing. None without crun or rounds."""
     if label == "crun" or "crun" not in times[first]:
         return None
 
