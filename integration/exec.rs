@@ -77,8 +77,8 @@ fn exec_joins_the_container() {
 }
 
 /// exec reads the config the container was created from, kept in its state directory: the
-/// bundle's own bytes when the profile changed nothing. A config.json rewritten since then
-/// reaches neither the exec'd process nor the error path.
+/// bundle's own bytes when the profile changed nothing. It still runs, with the created
+/// config's environment, after the bundle's config.json is overwritten with garbage.
 #[test]
 fn exec_reads_the_config_as_created() {
     let mut b = Bundle::new("ex-kept");
