@@ -60,6 +60,9 @@ pub fn applied(plan: &Plan, landlock: Option<&str>) -> Value {
             (Some(_), Some(status)) => json!(status),
             (Some(_), None) => json!("requested"),
         },
+        // Host programs the runtime runs as root (runtime-spec config.md#posix-platform-hooks):
+        // every one is on record, whichever profile let it run.
+        "hooks": hooks(plan),
         "cgroup": {
             "memoryLimit": res.pointer("/memory/limit"),
             "pidsLimit": res.pointer("/pids/limit"),
@@ -67,6 +70,25 @@ pub fn applied(plan: &Plan, landlock: Option<&str>) -> Value {
             "cpuShares": res.pointer("/cpu/shares"),
         },
     })
+}
+
+fn hooks(plan: &Plan) -> Value {
+    let h = &plan.hooks;
+    let mut out = vec![];
+    for (kind, list) in [
+        ("prestart", &h.prestart),
+        ("createRuntime", &h.create_runtime),
+        ("createContainer", &h.create_container),
+        ("startContainer", &h.start_container),
+        ("poststart", &h.poststart),
+        ("poststop", &h.poststop),
+    ] {
+        out.extend(
+            list.iter()
+                .map(|k| json!({"kind": kind, "path": k.path, "args": k.args})),
+        );
+    }
+    Value::Array(out)
 }
 
 /// One record: `outcome` is what happened after the decision ("created", "failed: ...",

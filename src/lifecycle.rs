@@ -898,6 +898,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
         plan.namespaces.push(Namespace {
             kind,
             path: Some(theirs.clone()),
+            identity: None,
         });
         if !namespaces::for_children(kind) {
             let fd = OwnedFd::from(

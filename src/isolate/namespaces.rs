@@ -2,7 +2,7 @@
 //! flags of the spawn; those given by `path` are joined with setns(2).
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use crate::spec::{Namespace, NsKind, Plan};
@@ -28,9 +28,31 @@ impl CloexecOpen for std::fs::OpenOptions {
     }
 }
 
-/// Joins `kind` at `path`; setns itself checks that the file is a namespace of that kind.
-pub fn join(kind: NsKind, path: &Path) -> io::Result<()> {
+/// Opens the namespace file of a planned namespace, and checks that it is the one the
+/// policy judged when the config was planned: a path (or a symlink on it) changed since
+/// then could lead into the host's namespace.
+fn open_planned(ns: &Namespace, path: &Path) -> io::Result<OwnedFd> {
     let fd = open_ns(path)?;
+    if let Some(want) = ns.identity {
+        let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(io::Error::from)?;
+        if (st.st_dev, st.st_ino) != want {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is no longer the namespace the config was checked with",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(fd)
+}
+
+/// Joins the planned namespace at `path`; setns itself checks that the file is a
+/// namespace of that kind.
+pub fn join(ns: &Namespace, path: &Path) -> io::Result<()> {
+    let kind = ns.kind;
+    let fd = open_planned(ns, path)?;
     sys::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
         if e.raw_os_error() == Some(libc::EINVAL) {
             io::Error::new(
@@ -65,7 +87,7 @@ impl ChildrenIn {
                 "/proc/self/ns/{}_for_children",
                 ns.kind.proc_name()
             )))?;
-            join(ns.kind, path)
+            join(ns, path)
                 .map_err(|e| io::Error::new(e.kind(), format!("join {}: {e}", path.display())))?;
             saved.push((ns.kind, own));
         }
@@ -109,9 +131,11 @@ pub fn enter(plan: &Plan) -> io::Result<()> {
     // NsKind::ALL starts with the user namespace: what is joined or made afterwards
     // belongs to it.
     for kind in NsKind::ALL {
-        let Some(Namespace {
-            path: Some(path), ..
-        }) = plan.namespace(kind)
+        let Some(
+            ns @ Namespace {
+                path: Some(path), ..
+            },
+        ) = plan.namespace(kind)
         else {
             continue;
         };
@@ -123,7 +147,7 @@ pub fn enter(plan: &Plan) -> io::Result<()> {
         if stage_joins(plan, kind) {
             continue;
         }
-        join(kind, path).map_err(|e| {
+        join(ns, path).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!(
@@ -192,11 +216,15 @@ pub fn clone_staged(plan: &Plan, flags: i32, child: impl FnOnce() -> i32) -> io:
     // What the stage joins, opened here so that a bad path fails with its name.
     let mut joins = Vec::new();
     for kind in NsKind::ALL {
-        let Some(path) = plan.namespace(kind).and_then(|n| n.path.as_ref()) else {
+        let Some((ns, path)) = plan
+            .namespace(kind)
+            .and_then(|n| n.path.as_ref().map(|p| (n, p)))
+        else {
             continue;
         };
         if stage_joins(plan, kind) {
-            let fd = open_ns(path).map_err(|e| ctx(format!("open {}", path.display()), e))?;
+            let fd =
+                open_planned(ns, path).map_err(|e| ctx(format!("open {}", path.display()), e))?;
             joins.push((kind, fd));
         }
     }

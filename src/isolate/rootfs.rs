@@ -13,7 +13,7 @@ use super::devices;
 use super::mounts::{self, MountOptions};
 use super::resolve;
 use super::userns::Idmapped;
-use crate::spec::{Mount, Plan};
+use crate::spec::{Mount, MountKind, Plan};
 use crate::sys;
 
 fn ctx(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> io::Error {
@@ -89,18 +89,18 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup, idmapped: &Idmapped) -> io::Result<
 }
 
 fn mount_one(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()> {
-    if m.typ == "cgroup" {
-        return cgroup_mount(root, m, cgroup);
-    }
-    if m.typ == "cgroup2" {
-        return cgroup2_mount(root, m, cgroup);
-    }
-    if m.is_bind() {
-        let source = m
-            .source
-            .as_deref()
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-        return mounts::bind(root, source, &m.destination, &m.options);
+    // Mount::kind is the one reading of a mount entry, which the policy reads too.
+    match m.kind() {
+        MountKind::Cgroup => return cgroup_mount(root, m, cgroup),
+        MountKind::Cgroup2 => return cgroup2_mount(root, m, cgroup),
+        MountKind::Bind => {
+            let source = m
+                .source
+                .as_deref()
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+            return mounts::bind(root, source, &m.destination, &m.options);
+        }
+        MountKind::Filesystem => {}
     }
     let made = mounts::filesystem(
         root,

@@ -11,16 +11,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::exposure::{self, Exposure, MountReach, NsReach};
 use super::host::{clean, Host};
 use super::{Scope, Severity};
-use crate::isolate::landlock::{fs_access, net_access, Right};
-use crate::isolate::mounts::MountOptions;
-use crate::spec::{Namespace, NsKind, Plan};
+use crate::spec::devices::{Grants, ACC_READ, ACC_WRITE};
+use crate::spec::landlock::{fs_access, net_access, Right};
+use crate::spec::mount_options::MountOptions;
+use crate::spec::{MountKind, Namespace, NsKind, Plan};
 
 /// A rule's parameters, as a profile sets them.
 pub type Params = toml::Table;
 
-pub type Check = fn(&Plan, &Params, &dyn Host) -> Vec<String>;
+pub type Check = fn(&Exposure, &Params, &dyn Host) -> Vec<String>;
 /// Edits the OCI document so that the rule passes; returns what changed, or None if it
 /// cannot (or need not) change anything.
 pub type Fix = fn(&mut Value, &Params) -> Option<String>;
@@ -86,6 +88,83 @@ fn strings(p: &Params, key: &str) -> Vec<String> {
 
 fn int(p: &Params, key: &str) -> Option<i64> {
     p.get(key).and_then(|v| v.as_integer())
+}
+
+/// How a parameter orders profiles from loose to strict, for "a chosen profile may not be
+/// looser than the operator's floor".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// A list of what is let through: fewer is stricter.
+    Allows,
+    /// A list of what is kept out: more is stricter.
+    Denies,
+    /// A ceiling, 0 for none: lower is stricter.
+    Max,
+    /// A switch: on is stricter.
+    Switch,
+    /// What a fix fills in (spec --profile): no bearing on what passes.
+    Fill,
+}
+
+pub fn param_order(key: &str) -> Option<Order> {
+    Some(match key {
+        "allowed" | "allow" => Order::Allows,
+        "paths" | "roots" | "sockets" | "masked" | "readonly" | "syscalls" | "access"
+        | "writable" => Order::Denies,
+        "max" => Order::Max,
+        "only_allow" => Order::Switch,
+        "default" | "uid" | "host_id" | "size" => Order::Fill,
+        _ => return None,
+    })
+}
+
+/// Whether list entry `a` is covered by `b`: the same (capabilities with or without
+/// CAP_), or for paths, `a` at or beneath `b`.
+fn entry_within(a: &str, b: &str) -> bool {
+    a == b
+        || cap_name(a) == cap_name(b)
+        || (a.starts_with('/')
+            && b.starts_with('/')
+            && beneath(&clean(Path::new(a)), &clean(Path::new(b))))
+}
+
+/// Whether parameter `key` of rule `id` lets more through at `ours` than at `theirs`. A
+/// parameter of unknown order counts as looser when it differs (fail closed).
+pub fn looser(id: &str, key: &str, ours: &toml::Value, theirs: &toml::Value) -> bool {
+    let list = |v: &toml::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let _ = id;
+    match param_order(key) {
+        Some(Order::Allows) => {
+            let floor = list(theirs);
+            list(ours)
+                .iter()
+                .any(|a| !floor.iter().any(|b| entry_within(a, b)))
+        }
+        Some(Order::Denies) => {
+            let mine = list(ours);
+            list(theirs)
+                .iter()
+                .any(|b| !mine.iter().any(|a| entry_within(b, a)))
+        }
+        Some(Order::Max) => {
+            let (o, t) = (
+                ours.as_integer().unwrap_or(0),
+                theirs.as_integer().unwrap_or(0),
+            );
+            t > 0 && (o <= 0 || o > t)
+        }
+        Some(Order::Switch) => theirs.as_bool() == Some(true) && ours.as_bool() != Some(true),
+        Some(Order::Fill) => false,
+        None => ours != theirs,
+    }
 }
 
 // Document editing ---------------------------------------------------------------------
@@ -199,46 +278,29 @@ fn plain(b: &[u8]) -> bool {
         && !b.windows(3).any(|w| w == b"/./")
 }
 
-/// A namespace of `kind` that is new, or joined by a path that is not the host's own.
-fn own_namespace(kind: NsKind, plan: &Plan, host: &dyn Host) -> Vec<String> {
-    let name = kind.spec_name();
-    match plan.namespace(kind) {
-        None => vec![format!(
-            "linux.namespaces has no {name} namespace: the container shares the host's"
-        )],
-        Some(Namespace { path: None, .. }) => vec![],
-        Some(Namespace { path: Some(p), .. }) => match (host.ns_id(p), host.own_ns(kind)) {
-            (Some(theirs), Some(ours)) if theirs == ours => vec![format!(
-                "the {name} namespace at {} is the host's own",
-                p.display()
-            )],
-            (Some(_), Some(_)) => vec![],
-            (None, _) => vec![format!(
-                "the {name} namespace at {} cannot be read, so it cannot be shown not to be the host's",
-                p.display()
-            )],
-            (_, None) => vec![format!(
-                "the host's {name} namespace cannot be read to compare with {}",
-                p.display()
-            )],
-        },
+/// A namespace of `kind` that is new, or another's: "absent" and "joined the host's, by
+/// any path" get the same answer.
+fn own_namespace(kind: NsKind, x: &Exposure) -> Vec<String> {
+    match x.namespace(kind) {
+        NsReach::New | NsReach::Other(_) => vec![],
+        NsReach::Host(why) | NsReach::Unknown(why) => vec![why.clone()],
     }
 }
 
-fn host_pid(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
-    own_namespace(NsKind::Pid, plan, host)
+fn host_pid(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Pid, x)
 }
-fn host_ipc(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
-    own_namespace(NsKind::Ipc, plan, host)
+fn host_ipc(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Ipc, x)
 }
-fn host_net(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
-    own_namespace(NsKind::Network, plan, host)
+fn host_net(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Network, x)
 }
-fn host_uts(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
-    own_namespace(NsKind::Uts, plan, host)
+fn host_uts(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Uts, x)
 }
-fn host_cgroup(plan: &Plan, _: &Params, host: &dyn Host) -> Vec<String> {
-    own_namespace(NsKind::Cgroup, plan, host)
+fn host_cgroup(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    own_namespace(NsKind::Cgroup, x)
 }
 
 fn fill_namespace(doc: &mut Value, kind: &str) -> Option<String> {
@@ -268,7 +330,8 @@ fn fill_cgroup(doc: &mut Value, _: &Params) -> Option<String> {
     fill_namespace(doc, "cgroup")
 }
 
-fn capabilities(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+fn capabilities(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     let allowed: BTreeSet<String> = strings(p, "allowed").iter().map(|c| cap_name(c)).collect();
     let c = &plan.process.caps;
     let mut extra: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
@@ -314,46 +377,42 @@ fn drop_capabilities(doc: &mut Value, p: &Params) -> Option<String> {
     })
 }
 
-fn permissive(action: &str) -> bool {
-    matches!(action, "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG")
-}
-
-fn action_name<T: serde::Serialize>(a: &T) -> String {
-    serde_json::to_value(a)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn seccomp_enabled(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
-    let Some(s) = &plan.seccomp else {
-        return vec!["linux.seccomp is absent: every syscall is allowed".into()];
-    };
-    let default = action_name(&s.default_action());
-    let denies = s
-        .syscalls()
-        .iter()
-        .flatten()
-        .any(|r| !permissive(&action_name(&r.action())));
-    if permissive(&default) && !denies {
-        return vec![format!(
-            "linux.seccomp allows every syscall (defaultAction {default} and no rule denies one)"
-        )];
+/// The syscalls of `list` that some call of reaches the kernel through the filter, with
+/// clone(2) counted as unshare(2) where it can make namespaces.
+fn permitted(s: &exposure::SeccompModel, list: &[String]) -> Vec<String> {
+    let mut out: BTreeSet<String> = list.iter().filter(|n| s.permits(n)).cloned().collect();
+    if list.iter().any(|n| n == "unshare") && s.clone_makes_namespaces() {
+        out.insert("clone with CLONE_NEW* flags (namespaces, as unshare)".into());
     }
-    vec![]
+    out.into_iter().collect()
 }
 
-fn seccomp_default_deny(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
-    let Some(s) = &plan.seccomp else {
+fn seccomp_enabled(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let Some(s) = &x.seccomp else {
         return vec!["linux.seccomp is absent: every syscall is allowed".into()];
     };
-    let default = action_name(&s.default_action());
-    match default.as_str() {
-        "SCMP_ACT_ERRNO" | "SCMP_ACT_KILL" | "SCMP_ACT_KILL_PROCESS" | "SCMP_ACT_KILL_THREAD"
-        | "SCMP_ACT_TRAP" => vec![],
-        _ => vec![format!(
-            "linux.seccomp.defaultAction is {default}: syscalls the filter does not list are allowed"
-        )],
+    let let_through = permitted(s, &strings(p, "syscalls"));
+    if let_through.is_empty() {
+        return vec![];
+    }
+    vec![format!(
+        "linux.seccomp (defaultAction {}) lets through {}, which every runtime's default filter denies",
+        s.default_action,
+        let_through.join(", ")
+    )]
+}
+
+fn seccomp_default_deny(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let Some(s) = &x.seccomp else {
+        return vec!["linux.seccomp is absent: every syscall is allowed".into()];
+    };
+    if s.default_permissive {
+        vec![format!(
+            "linux.seccomp.defaultAction is {}: syscalls the filter does not list are allowed",
+            s.default_action
+        )]
+    } else {
+        vec![]
     }
 }
 
@@ -371,26 +430,17 @@ fn add_default_seccomp(doc: &mut Value, _: &Params) -> Option<String> {
     ))
 }
 
-fn seccomp_denies(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
-    let Some(s) = &plan.seccomp else {
+fn seccomp_denies(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let Some(s) = &x.seccomp else {
         return vec!["linux.seccomp is absent: every syscall is allowed".into()];
     };
     let mut out = vec![];
-    if permissive(&action_name(&s.default_action())) {
+    if s.default_permissive {
         out.push("linux.seccomp.defaultAction allows syscalls the filter does not list".into());
     }
-    let denied: BTreeSet<String> = strings(p, "syscalls").into_iter().collect();
-    let mut allowed = BTreeSet::new();
-    for r in s.syscalls().iter().flatten() {
-        if permissive(&action_name(&r.action())) {
-            allowed.extend(r.names().iter().filter(|n| denied.contains(*n)).cloned());
-        }
-    }
-    if !allowed.is_empty() {
-        out.push(format!(
-            "linux.seccomp allows {}",
-            allowed.into_iter().collect::<Vec<_>>().join(", ")
-        ));
+    let let_through = permitted(s, &strings(p, "syscalls"));
+    if !let_through.is_empty() {
+        out.push(format!("linux.seccomp allows {}", let_through.join(", ")));
     }
     out
 }
@@ -400,7 +450,8 @@ fn covered(path: &str, list: &[PathBuf]) -> bool {
     list.iter().any(|l| beneath(Path::new(path), l))
 }
 
-fn masked_paths(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+fn masked_paths(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     let mut out = vec![];
     for m in strings(p, "masked") {
         if !covered(&m, &plan.masked_paths) {
@@ -434,7 +485,8 @@ fn add_masked_paths(doc: &mut Value, p: &Params) -> Option<String> {
     (!added.is_empty()).then(|| format!("linux: {}", added.join(", ")))
 }
 
-fn sysctls(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+fn sysctls(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     let allowed: BTreeSet<String> = strings(p, "allowed").into_iter().collect();
     plan.sysctl
         .keys()
@@ -444,9 +496,14 @@ fn sysctls(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
         .collect()
 }
 
-fn host_mounts(plan: &Plan, p: &Params, host: &dyn Host) -> Vec<String> {
-    // The lists are resolved on the host (realpath per entry): only when there is a bind.
-    if !plan.mounts.iter().any(|m| m.is_bind()) {
+fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
+    // The lists are resolved on the host (realpath per entry): only when a mount names a
+    // host path.
+    if !x
+        .mounts
+        .iter()
+        .any(|m| !m.host_paths.is_empty() || m.unreadable.is_some())
+    {
         return vec![];
     }
     let canon = |list: Vec<String>| -> Vec<PathBuf> {
@@ -462,35 +519,86 @@ fn host_mounts(plan: &Plan, p: &Params, host: &dyn Host) -> Vec<String> {
             })
             .collect()
     };
+    let mut writable = canon(strings(p, "writable"));
+    writable.extend(host.runtime_dir());
     let (paths, roots, allow) = (
         canon(strings(p, "paths")),
         canon(strings(p, "roots")),
         canon(strings(p, "allow")),
     );
-    let (paths, roots, allow) = (listed(&paths), listed(&roots), listed(&allow));
+    let (paths, roots, allow, writable) = (
+        listed(&paths),
+        listed(&roots),
+        listed(&allow),
+        listed(&writable),
+    );
+    let only_allow = p.get("only_allow").and_then(|v| v.as_bool()) == Some(true);
     let sockets: BTreeSet<String> = strings(p, "sockets").into_iter().collect();
+    // The bundle holds the container's own files, unless it is the host's / or an
+    // ancestor of what the lists protect.
+    let bundle = Listed::new(&x.bundle);
+    let bundle_ok = !paths.iter().chain(&writable).any(|s| s.beneath(&bundle));
     let mut out = vec![];
-    for (i, m) in plan.mounts.iter().enumerate() {
-        if !m.is_bind() {
+    for m in &x.mounts {
+        if let Some(why) = &m.unreadable {
+            out.push(format!(
+                "{}: {why}, so the host directories it names cannot be checked",
+                m.describe()
+            ));
             continue;
         }
-        let Some(src) = &m.source else { continue };
-        let src = host.canonical(src);
-        let l = Listed::new(&src);
-        if allow.iter().any(|a| l.beneath(a)) {
-            continue;
-        }
-        let shown = || format!("mounts[{i}] binds host {}", src.display());
-        if let Some(hit) = paths.iter().find(|s| l.beneath(s) || s.beneath(&l)) {
-            out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
-        } else if let Some(hit) = roots.iter().find(|s| s.beneath(&l)) {
-            out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
-        } else if src
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| sockets.contains(n))
-        {
-            out.push(format!("{}, a container engine socket", shown()));
+        for (role, src) in &m.host_paths {
+            let l = Listed::new(src);
+            let allowed = allow.iter().any(|a| l.beneath(a));
+            if *role != "bind" {
+                // Overlay layers are read (lowerdir) and written (upperdir, workdir) on the
+                // host: only inside the bundle or an allowed root (PSS: no hostPath).
+                if !(allowed || bundle_ok && l.beneath(&bundle)) {
+                    out.push(format!(
+                        "{} names host {} as its {role}, outside the bundle and the allowed roots",
+                        m.describe(),
+                        src.display()
+                    ));
+                }
+                continue;
+            }
+            if allowed {
+                continue;
+            }
+            let shown = || format!("{} binds host {}", m.describe(), src.display());
+            // "ro" on a recursive bind leaves the mounts beneath it writable; "rro" does not.
+            let o = &m.mount.options;
+            let writable_tree = m.writable
+                || (o.flags.contains(nix::mount::MsFlags::MS_REC)
+                    && o.rec_set & crate::sys::MOUNT_ATTR_RDONLY == 0);
+            if let Some(hit) = paths.iter().find(|s| l.beneath(s) || s.beneath(&l)) {
+                out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
+            } else if let Some(hit) = roots.iter().find(|s| s.beneath(&l)) {
+                out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
+            } else if src
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| sockets.contains(n))
+            {
+                out.push(format!("{}, a container engine socket", shown()));
+            } else if let Some(hit) = writable.iter().find(|w| {
+                // Per-container files beneath a root (a pod's volumes) are the container's.
+                writable_tree
+                    && (l.beneath(w) || w.beneath(&l))
+                    && !roots.iter().any(|r| l.beneath(r) && l.path != r.path)
+            }) {
+                out.push(format!(
+                    "{} writable{}, so the container can change {}, which the host executes or trusts",
+                    shown(),
+                    if m.writable { "" } else { " beneath (ro without rro)" },
+                    hit.path.display()
+                ));
+            } else if only_allow && !(bundle_ok && l.beneath(&bundle)) {
+                out.push(format!(
+                    "{}, which is not beneath the bundle or a root of rules.host-mounts.allow",
+                    shown()
+                ));
+            }
         }
     }
     out
@@ -516,7 +624,8 @@ const DEFAULT_DEVICES: &[&str] = &[
     "c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:1", "c 5:2", "c 136:*",
 ];
 
-fn host_devices(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+fn host_devices(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     let allowed: Vec<_> = DEFAULT_DEVICES
         .iter()
         .map(|s| s.to_string())
@@ -541,36 +650,30 @@ fn host_devices(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
             ));
         }
     }
-    let given = &plan.device_rules[..plan.device_rules_given.min(plan.device_rules.len())];
-    let deny_all = given.iter().rposition(|r| {
-        !r.allow && r.kind == 'a' && r.major.is_none() && r.minor.is_none() && r.access.len() == 3
-    });
-    match deny_all {
-        None => out.push(
-            "linux.resources.devices does not deny every device first: the device cgroup lets the container open any device node it can make".into(),
-        ),
-        Some(i) => {
-            for r in &given[i + 1..] {
-                let rw = r.access.contains('r') || r.access.contains('w');
+    // What the rules grant on cgroup v1 and v2 alike (spec::devices).
+    match &x.devices {
+        Grants::Everything(why) => out.push(format!(
+            "linux.resources.devices: {why}, so the device cgroup lets the container use any device node it can make"
+        )),
+        Grants::Only(allows) => {
+            for r in allows {
+                let rw = r.access_bits() & (ACC_READ | ACC_WRITE) != 0;
                 let node = |d: &&crate::spec::Device| {
                     d.kind == r.kind
                         && r.major == Some(d.major as i64)
                         && r.minor == Some(d.minor as i64)
                 };
-                if r.allow && rw && !ok(r.kind, r.major, r.minor) && !plan.devices.iter().any(|d| node(&d)) {
-                    out.push(format!(
-                        "linux.resources.devices allows {} {}",
-                        r.v1_line(),
-                        if r.kind == 'a' { "(every device)" } else { "" }
-                    ).trim_end().to_owned());
+                if rw && !ok(r.kind, r.major, r.minor) && !plan.devices.iter().any(|d| node(&d)) {
+                    out.push(format!("linux.resources.devices allows {}", r.v1_line()));
                 }
             }
         }
     }
-    for (i, m) in plan.mounts.iter().enumerate() {
-        if m.typ == "devtmpfs" {
+    for m in &x.mounts {
+        if m.kind == MountKind::Filesystem && m.mount.typ == "devtmpfs" {
             out.push(format!(
-                "mounts[{i}] mounts devtmpfs, every device node of the host"
+                "{} mounts devtmpfs, every device node of the host",
+                m.describe()
             ));
         }
     }
@@ -585,13 +688,10 @@ fn deny_devices_first(doc: &mut Value, _: &Params) -> Option<String> {
         .entry("devices")
         .or_insert(json!([]))
         .as_array_mut()?;
-    let denies_all = list.iter().any(|r| {
-        r["allow"] == json!(false)
-            && r["type"].as_str().is_none_or(|t| t == "a")
-            && r["major"].is_null()
-            && r["minor"].is_null()
-            && r["access"].as_str().is_none_or(|a| a.len() == 3)
-    });
+    // Any rule of type a resets the list (spec::devices): a deny one denies every device.
+    let denies_all = list
+        .iter()
+        .any(|r| r["allow"] == json!(false) && r["type"].as_str().is_none_or(|t| t == "a"));
     if denies_all {
         return None;
     }
@@ -602,22 +702,18 @@ fn deny_devices_first(doc: &mut Value, _: &Params) -> Option<String> {
     )
 }
 
-fn in_sys(m: &crate::spec::Mount) -> bool {
-    m.destination.starts_with("/sys")
+/// At or beneath /sys, or a view of kernel settings wherever it is mounted.
+fn in_sys(m: &MountReach) -> bool {
+    m.mount.destination.starts_with("/sys")
+        || matches!(m.kind, MountKind::Cgroup | MountKind::Cgroup2)
+        || (m.kind == MountKind::Filesystem && m.mount.typ == "sysfs")
 }
 
-fn sys_readonly(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
-    plan.mounts
+fn sys_readonly(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    x.mounts
         .iter()
-        .enumerate()
-        .filter(|(_, m)| in_sys(m) && !m.is_readonly())
-        .map(|(i, m)| {
-            format!(
-                "mounts[{i}] {} ({}) is writable",
-                m.destination.display(),
-                if m.is_bind() { "bind" } else { &m.typ }
-            )
-        })
+        .filter(|m| in_sys(m) && m.writable)
+        .map(|m| format!("{} is writable", m.describe()))
         .collect()
 }
 
@@ -626,7 +722,8 @@ fn sys_make_readonly(doc: &mut Value, _: &Params) -> Option<String> {
     for m in mounts_mut(doc) {
         let dest = m["destination"].as_str().unwrap_or_default().to_owned();
         let opts = MountOptions::parse(&options_of(m));
-        if Path::new(&dest).starts_with("/sys") && !opts.is_readonly() {
+        let kernel = matches!(m["type"].as_str(), Some("sysfs" | "cgroup" | "cgroup2"));
+        if (Path::new(&dest).starts_with("/sys") || kernel) && !opts.is_readonly() {
             add_option(m, "ro");
             changed.push(dest);
         }
@@ -634,7 +731,132 @@ fn sys_make_readonly(doc: &mut Value, _: &Params) -> Option<String> {
     (!changed.is_empty()).then(|| format!("mounts: {} made read-only", changed.join(", ")))
 }
 
-fn propagation(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+/// Where each filesystem a container may mount belongs (None: anywhere). proc, sysfs and
+/// the cgroup views only where the masked, read-only and /sys rules apply; every other
+/// kernel filesystem (debugfs, tracefs, bpf, securityfs, configfs, devtmpfs, efivarfs,
+/// binfmt_misc, ...) and every disk filesystem (a host block device) is refused.
+const FILESYSTEMS: &[(&str, Option<&str>)] = &[
+    ("proc", Some("/proc")),
+    ("sysfs", Some("/sys")),
+    ("devpts", Some("/dev/pts")),
+    ("mqueue", Some("/dev/mqueue")),
+    ("tmpfs", None),
+    ("ramfs", None),
+    ("overlay", None),
+];
+
+/// What a kernel filesystem exposes when it is mounted outside its place.
+fn misplaced(typ: &str) -> &'static str {
+    match typ {
+        "proc" => "exposes /proc/sys, /proc/sysrq-trigger and /proc/kcore unmasked and writable, outside the masked and read-only paths",
+        "sysfs" => "exposes kernel and device settings outside the /sys rules",
+        _ => "is outside its standard place",
+    }
+}
+
+fn kernel_filesystems(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let mut out = vec![];
+    for m in &x.mounts {
+        let dest = &m.mount.destination;
+        match m.kind {
+            MountKind::Bind => {}
+            MountKind::Cgroup | MountKind::Cgroup2 => {
+                if dest != Path::new("/sys/fs/cgroup") {
+                    out.push(format!(
+                        "{} shows the container's cgroup files outside /sys/fs/cgroup{}",
+                        m.describe(),
+                        if m.writable {
+                            ", writable: the container can rewrite its own limits"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
+            MountKind::Filesystem => {
+                let typ = m.mount.typ.as_str();
+                match FILESYSTEMS.iter().find(|(t, _)| *t == typ) {
+                    None => out.push(format!(
+                        "{} mounts a {typ} filesystem, which gives the container a kernel interface or host storage; allowed: {}",
+                        m.describe(),
+                        FILESYSTEMS.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", ")
+                    )),
+                    Some((_, Some(place))) if dest != Path::new(place) => out.push(format!(
+                        "{} {} (its place is {place})",
+                        m.describe(),
+                        misplaced(typ)
+                    )),
+                    _ => {}
+                }
+                if m.mount
+                    .options
+                    .flags
+                    .contains(nix::mount::MsFlags::MS_REMOUNT)
+                {
+                    out.push(format!(
+                        "{} remounts what is already mounted there, whose filesystem the host shares",
+                        m.describe()
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The hook kinds the runtime runs on the host, outside the container.
+const HOST_HOOKS: &[&str] = &["prestart", "createRuntime", "poststart", "poststop"];
+
+fn hooks(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
+    let allowed: Vec<PathBuf> = strings(p, "allowed")
+        .iter()
+        .map(|s| clean(Path::new(s)))
+        .collect();
+    let mut out = vec![];
+    for h in &x.hooks {
+        let path = &h.hook.path;
+        let at = format!("hooks.{}[{}] {}", h.kind, h.index, path.display());
+        if !HOST_HOOKS.contains(&h.kind) {
+            out.push(format!(
+                "{at} runs a program of the image with the runtime's privileges, before the container's layers apply"
+            ));
+            continue;
+        }
+        use std::os::unix::ffi::OsStrExt;
+        let listed = if h.via_process {
+            // /proc/PID/exe (Docker's prestart hook): the program that process runs now;
+            // only where the hook runs during create, while that process still runs.
+            matches!(h.kind, "prestart" | "createRuntime")
+                && allowed.iter().any(|a| host.canonical(a) == h.program)
+        } else {
+            // Spelled as listed: a path through a symlink or `..` could lead elsewhere by
+            // the time the hook runs (a poststop hook runs at delete).
+            plain(path.as_os_str().as_bytes())
+                && !path
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir)
+                && allowed.contains(&clean(path))
+        };
+        if !listed {
+            out.push(format!(
+                "{at} runs {} on the host as root, and it is not an allowed hook program",
+                h.program.display()
+            ));
+        }
+        for e in &h.hook.env {
+            let name = e.split('=').next().unwrap_or_default();
+            if name.starts_with("LD_") || name == "GCONV_PATH" {
+                out.push(format!(
+                    "{at} sets {name}, which makes the dynamic loader run code the config chooses"
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn propagation(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     use nix::mount::MsFlags;
     let mut out = vec![];
     if plan.rootfs_propagation.contains(MsFlags::MS_SHARED) {
@@ -657,7 +879,8 @@ fn propagation(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
     out
 }
 
-fn lsm_labels(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+fn lsm_labels(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     let mut out = vec![];
     if plan.apparmor_profile.as_deref() == Some("unconfined") {
         out.push("process.apparmorProfile is unconfined".into());
@@ -684,7 +907,8 @@ fn new_userns(plan: &Plan) -> bool {
     )
 }
 
-fn run_as_non_root(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+fn run_as_non_root(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     let uid = plan.process.uid;
     if new_userns(plan) {
         return match host_id(uid, &plan.uid_mappings) {
@@ -711,7 +935,8 @@ fn fill_non_root(doc: &mut Value, p: &Params) -> Option<String> {
     Some(format!("process.user: uid and gid {id}"))
 }
 
-fn no_new_privileges(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+fn no_new_privileges(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     if plan.process.no_new_privileges {
         vec![]
     } else {
@@ -725,7 +950,8 @@ fn set_no_new_privileges(doc: &mut Value, _: &Params) -> Option<String> {
     Some("process.noNewPrivileges: true".into())
 }
 
-fn readonly_rootfs(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+fn readonly_rootfs(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     if plan.rootfs_readonly {
         vec![]
     } else {
@@ -755,11 +981,13 @@ fn resource_limit(plan: &Plan, p: &Params, pointer: &str, field: &str) -> Vec<St
     }
 }
 
-fn memory_limit(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+fn memory_limit(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     resource_limit(plan, p, "/memory/limit", "linux.resources.memory.limit")
 }
 
-fn pids_limit(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+fn pids_limit(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     resource_limit(plan, p, "/pids/limit", "linux.resources.pids.limit")
 }
 
@@ -797,7 +1025,8 @@ fn writable_mounts(plan: &Plan) -> Vec<PathBuf> {
     out
 }
 
-fn landlock_writes(plan: &Plan, p: &Params, _: &dyn Host) -> Vec<String> {
+fn landlock_writes(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     let Some(l) = &plan.landlock else {
         return vec![
             "no Landlock ruleset (process.landlock, or the run.oci.landlock annotation)".into(),
@@ -836,7 +1065,7 @@ const FILE_RIGHTS: &[&str] = &["write_file", "truncate"];
 fn add_landlock(doc: &mut Value, p: &Params) -> Option<String> {
     let process = doc.get("process")?;
     if !process["landlock"].is_null()
-        || doc["annotations"][crate::isolate::landlock::ANNOTATION].is_string()
+        || doc["annotations"][crate::spec::landlock::ANNOTATION].is_string()
         || process["noNewPrivileges"] != json!(true)
     {
         // A ruleset of the config's own is not replaced; Landlock needs no_new_privs.
@@ -889,7 +1118,8 @@ fn add_landlock(doc: &mut Value, p: &Params) -> Option<String> {
     ))
 }
 
-fn landlock_network(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+fn landlock_network(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     let want = net_access(&names(&["bind_tcp".into(), "connect_tcp".into()])).unwrap_or_default();
     let handled = plan
         .landlock
@@ -920,7 +1150,8 @@ fn exec_mounts(plan: &Plan) -> impl Iterator<Item = (usize, &crate::spec::Mount)
     })
 }
 
-fn noexec_writable(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+fn noexec_writable(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     exec_mounts(plan)
         .map(|(i, m)| {
             format!(
@@ -945,7 +1176,8 @@ fn fill_noexec(doc: &mut Value, _: &Params) -> Option<String> {
     (!changed.is_empty()).then(|| format!("mounts: noexec on {}", changed.join(", ")))
 }
 
-fn user_namespace(plan: &Plan, _: &Params, _: &dyn Host) -> Vec<String> {
+fn user_namespace(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+    let plan = x.plan;
     if !new_userns(plan) {
         return vec![
             "linux.namespaces has no new user namespace: root in the container is root on the host"
@@ -1122,7 +1354,7 @@ pub static RULES: &[Rule] = &[
         title: "A seccomp filter is applied and does not allow everything",
         severity: Severity::High,
         scope: Scope::Container,
-        checks: "linux.seccomp is present, and either its defaultAction is not SCMP_ACT_ALLOW/SCMP_ACT_LOG or some rule denies a syscall. Hardening adds palisade's default filter when linux.seccomp is absent.",
+        checks: "linux.seccomp is present and its verdict, computed from defaultAction and the rules as palisade compiles them (an unknown name matches nothing; a rule with argument conditions lets some calls through; SCMP_ACT_LOG, SCMP_ACT_TRACE and SCMP_ACT_NOTIFY let calls run), denies every syscall of the rule's `syscalls` list: those every runtime's default filter denies. Hardening adds palisade's default filter when linux.seccomp is absent.",
         why: "Without a filter every syscall of the kernel is reachable; most kernel exploits used in container escapes go through syscalls ordinary workloads never make.",
         references: &[
             "Kubernetes Pod Security Standards, baseline: Seccomp (must not be Unconfined)",
@@ -1131,7 +1363,7 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "set linux.seccomp, e.g. to palisade's profiles/seccomp/default.json",
         field: "linux.seccomp",
-        defaults: "",
+        defaults: "syscalls = [\"kexec_load\", \"kexec_file_load\", \"init_module\", \"finit_module\", \"delete_module\", \"open_by_handle_at\", \"bpf\", \"perf_event_open\", \"userfaultfd\", \"iopl\", \"ioperm\", \"acct\", \"swapon\", \"swapoff\", \"quotactl\", \"lookup_dcookie\", \"add_key\", \"request_key\"]\n",
         check: seccomp_enabled,
         remedy: Some(add_default_seccomp),
         fill: None,
@@ -1208,7 +1440,7 @@ pub static RULES: &[Rule] = &[
         title: "No sensitive host paths are bind-mounted",
         severity: Severity::Critical,
         scope: Scope::Container,
-        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`. Sources at or beneath an `allow` entry are not checked.",
+        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`; no writable bind (or recursive bind made `ro` without `rro`) is at, beneath or above a path of `writable` or the runtime's own directory. With `only_allow`, every bind source lies in the bundle or beneath an `allow` entry. Every directory an overlay names (lowerdir, upperdir, workdir) lies in the bundle or beneath an `allow` entry. Sources at or beneath an `allow` entry are not checked further.",
         why: "A bind of the host's /, /etc, /proc, /sys, /dev or a container engine's socket or state hands the container the host: it can rewrite host files, load host credentials, or start a privileged container through the engine.",
         references: &[
             "Kubernetes Pod Security Standards, baseline: HostPath Volumes",
@@ -1217,7 +1449,7 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "remove the bind mount, or mount only the specific non-sensitive directory the workload needs",
         field: "mounts",
-        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/containerd/containerd.sock\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/var/lib/docker\", \"/var/lib/containers\", \"/run/palisade\", \"/run/runc\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containers\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\"]\nallow = []\n",
+        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/containerd/containerd.sock\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/var/lib/docker\", \"/var/lib/containers\", \"/run/palisade\", \"/run/runc\", \"/var/lib/kubelet/pki\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containers\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\"]\nallow = []\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool/cron\", \"/opt/cni/bin\"]\nonly_allow = false\n",
         check: host_mounts,
         remedy: None,
         fill: None,
@@ -1239,6 +1471,25 @@ pub static RULES: &[Rule] = &[
         defaults: "allowed = []\n",
         check: host_devices,
         remedy: Some(deny_devices_first),
+        fill: None,
+    },
+    Rule {
+        id: "kernel-filesystems",
+        title: "Kernel filesystems only at their standard places",
+        severity: Severity::Critical,
+        scope: Scope::Container,
+        checks: "Every mount that is not a bind makes a filesystem of an allowed type at its place: proc at /proc, sysfs at /sys, devpts at /dev/pts, mqueue at /dev/mqueue, cgroup and cgroup2 at /sys/fs/cgroup; tmpfs, ramfs and overlay anywhere (overlay layers are checked by host-mounts). No other type (debugfs, tracefs, bpf, securityfs, configfs, devtmpfs, hugetlbfs, efivarfs, pstore, binfmt_misc, fusectl, a disk filesystem), and no remount option.",
+        why: "The masked and read-only paths and the /sys rules apply at the standard places only: a second proc at /p hands the container a writable /proc/sys (core_pattern runs a program on the host), a cgroup view elsewhere lets it rewrite its own limits (and on v1 reach release_agent), kernel filesystems expose kernel interfaces, and a disk filesystem is the host's storage.",
+        references: &[
+            "Kubernetes Pod Security Standards, restricted: Volume Types (an allowlist); baseline: /proc Mount Type",
+            "CIS Docker Benchmark v1.7.0 5.5: privileged containers are not used",
+            "NIST SP 800-190 §4.5.5 (host file system tampering)",
+        ],
+        fix: "mount proc, sysfs and cgroup only at /proc, /sys and /sys/fs/cgroup, and no other kernel filesystem",
+        field: "mounts",
+        defaults: "",
+        check: kernel_filesystems,
+        remedy: None,
         fill: None,
     },
     Rule {
@@ -1275,6 +1526,24 @@ pub static RULES: &[Rule] = &[
         field: "mounts",
         defaults: "",
         check: propagation,
+        remedy: None,
+        fill: None,
+    },
+    Rule {
+        id: "hooks",
+        title: "Hooks run only allowed host programs",
+        severity: Severity::Critical,
+        scope: Scope::Container,
+        checks: "Every prestart, createRuntime, poststart and poststop hook's path is, as spelled (no symlink step, no `..`), a program of the rule's `allowed` list, which the operator extends with `hooks` in config.toml; a /proc/PID/exe path (Docker's prestart hook) counts when that process runs an allowed program, for prestart and createRuntime only. No createContainer or startContainer hook (they run an image's program). No hook sets LD_* or GCONV_PATH. Under profiles without this rule, every hook is recorded in the audit record.",
+        why: "A hook is a program the runtime runs on the host, as root, outside every layer of the container: a config that may name any program and arguments runs any command on the host.",
+        references: &[
+            "runtime-spec config.md#posix-platform-hooks",
+            "NIST SP 800-190 §4.4.3 (insecure container runtime configurations)",
+        ],
+        fix: "remove the hook, or have the operator list its program under hooks in /etc/palisade/config.toml",
+        field: "hooks",
+        defaults: "allowed = []\n",
+        check: hooks,
         remedy: None,
         fill: None,
     },
@@ -1439,5 +1708,7 @@ pub static RULES: &[Rule] = &[
     },
 ];
 
+#[cfg(test)]
+mod hostile;
 #[cfg(test)]
 mod tests;

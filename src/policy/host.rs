@@ -1,7 +1,6 @@
 //! What the rules need to know about the host: namespace identities and where host paths
 //! really lead. A trait, so that the rules are tested without the host.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::spec::NsKind;
@@ -16,6 +15,16 @@ pub trait Host {
         self.ns_id(Path::new(&format!("/proc/self/ns/{}", kind.proc_name())))
     }
 
+    /// Every identity of the host's namespace of `kind`.
+    fn host_ns(&self, kind: NsKind) -> Vec<(u64, u64)> {
+        self.own_ns(kind).into_iter().collect()
+    }
+
+    /// The directory of the runtime's own binary, which the host executes as root.
+    fn runtime_dir(&self) -> Option<PathBuf> {
+        None
+    }
+
     /// `path` with symlinks resolved where it exists (/var/run → /run), else cleaned.
     fn canonical(&self, path: &Path) -> PathBuf;
 }
@@ -25,7 +34,17 @@ pub struct RealHost;
 
 impl Host for RealHost {
     fn ns_id(&self, path: &Path) -> Option<(u64, u64)> {
-        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+        crate::spec::ns_identity(path)
+    }
+
+    /// The runtime's and pid 1's: palisade may run inside a namespace of its own.
+    fn host_ns(&self, kind: NsKind) -> Vec<(u64, u64)> {
+        crate::spec::host_ns_identities(kind)
+    }
+
+    fn runtime_dir(&self) -> Option<PathBuf> {
+        let exe = std::env::current_exe().ok()?;
+        Some(self.canonical(exe.parent()?))
     }
 
     /// Remembered for the life of the process: a create evaluates the profile twice (before

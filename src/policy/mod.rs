@@ -7,6 +7,7 @@
 //! `run`, `exec` and `check` all go through [`decide`].
 
 pub mod catalog;
+pub mod exposure;
 pub mod host;
 pub mod profile;
 pub mod report;
@@ -194,12 +195,16 @@ pub enum PolicyError {
 
 /// Every rule of `profile` in `scope` that `plan` violates, in catalog order.
 pub fn evaluate(plan: &Plan, profile: &Profile, host: &dyn Host, scope: Scope) -> Vec<Violation> {
+    if profile.rules.is_empty() {
+        return vec![];
+    }
+    let exposure = exposure::Exposure::of(plan, host);
     profile
         .rules
         .iter()
         .filter(|r| scope == Scope::Container || r.rule.scope == Scope::Process)
         .filter_map(|r| {
-            let details = (r.rule.check)(plan, &r.params, host);
+            let details = (r.rule.check)(&exposure, &r.params, host);
             (!details.is_empty()).then_some(Violation {
                 rule: r.rule,
                 action: r.action,
@@ -271,7 +276,8 @@ pub fn conform(
 ) -> Result<Vec<Violation>, PolicyError> {
     for r in &profile.rules {
         let plan = planner(doc)?;
-        if !(r.rule.check)(&plan, &r.params, host).is_empty() {
+        let exposure = exposure::Exposure::of(&plan, host);
+        if !(r.rule.check)(&exposure, &r.params, host).is_empty() {
             if let Some(f) = r.rule.fill.or(r.rule.remedy) {
                 f(doc, &r.params);
             }

@@ -60,10 +60,50 @@ impl Profile {
         self.rules.iter().find(|r| r.rule.id == id)
     }
 
-    /// This profile is `floor`, extends it, or `floor` has no rule at all: a workload may
-    /// ask for it over that floor.
+    /// Whether a workload may ask for this profile over `floor`: it is looser in nothing.
     pub fn at_least(&self, floor: &Profile) -> bool {
-        floor.rules.is_empty() || self.name == floor.name || self.ancestors.contains(&floor.name)
+        self.loosenings(floor).is_empty()
+    }
+
+    /// Where this profile is looser than `floor`, rule by rule: a rule of the floor left
+    /// out, a weaker action (harden where the floor refuses), or a parameter that lets
+    /// more through (catalog::param_order). Naming the floor in `extends` proves nothing:
+    /// a profile can extend it and then loosen its rules.
+    pub fn loosenings(&self, floor: &Profile) -> Vec<String> {
+        let mut out = vec![];
+        for f in &floor.rules {
+            let id = f.rule.id;
+            let Some(mine) = self.rule(id) else {
+                out.push(format!("{id}: left out"));
+                continue;
+            };
+            if f.action == Action::Refuse && mine.action == Action::Harden {
+                out.push(format!("{id}: harden where the floor refuses"));
+            }
+            for (key, theirs) in &f.params {
+                let ours = mine.params.get(key).unwrap_or(theirs);
+                if catalog::looser(id, key, ours, theirs) {
+                    out.push(format!("{id}.{key}: looser than the floor's"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Adds the operator's hook programs (config.toml `hooks`) to the `hooks` rule's list.
+    pub fn allow_hooks(&mut self, programs: &[String]) {
+        if programs.is_empty() {
+            return;
+        }
+        if let Some(r) = self.rules.iter_mut().find(|r| r.rule.id == "hooks") {
+            let list = r
+                .params
+                .entry("allowed")
+                .or_insert_with(|| toml::Value::Array(vec![]));
+            if let Some(a) = list.as_array_mut() {
+                a.extend(programs.iter().map(|p| toml::Value::String(p.clone())));
+            }
+        }
     }
 
     /// A built-in profile, a file path (containing '/' or ending in .toml), or

@@ -27,8 +27,12 @@ pub enum SelectError {
     Config { path: PathBuf, why: String },
     #[error("{0}")]
     Profile(#[from] super::profile::ProfileError),
-    #[error("annotation {ANNOTATION_PROFILE}={asked:?} is not at least as strict as the operator's profile {floor}: a workload may only ask for a profile that is or extends {floor}")]
-    Weaker { asked: String, floor: String },
+    #[error("annotation {ANNOTATION_PROFILE}={asked:?} is not at least as strict as the operator's profile {floor}: a workload may only ask for a profile that is as strict as {floor} in every rule{}", if looser.is_empty() { String::new() } else { format!(" (looser in: {})", looser.join("; ")) })]
+    Weaker {
+        asked: String,
+        floor: String,
+        looser: Vec<String>,
+    },
 }
 
 /// The operator's choices.
@@ -40,6 +44,8 @@ pub struct Operator {
     pub mode: Option<Mode>,
     pub audit_log: PathBuf,
     pub profiles_dir: PathBuf,
+    /// Host programs that hooks may run where the profile's `hooks` rule applies.
+    pub hooks: Vec<String>,
 }
 
 impl Default for Operator {
@@ -49,6 +55,7 @@ impl Default for Operator {
             mode: None,
             audit_log: PathBuf::from(AUDIT_LOG),
             profiles_dir: PathBuf::from(PROFILES_DIR),
+            hooks: vec![],
         }
     }
 }
@@ -93,18 +100,25 @@ impl Operator {
                     return Err(SelectError::Weaker {
                         asked: asked.clone(),
                         floor: floor.name,
+                        looser: vec![],
                     });
                 }
                 let p = Profile::load(asked, Some(&self.profiles_dir))?;
-                if !p.at_least(&floor) {
+                let looser = p.loosenings(&floor);
+                if !looser.is_empty() {
                     return Err(SelectError::Weaker {
                         asked: asked.clone(),
                         floor: floor.name,
+                        looser,
                     });
                 }
-                p
+                // A profile's own mode never loosens the floor's: enforce > warn > audit.
+                let mode = p.mode.max(floor.mode);
+                Profile { mode, ..p }
             }
         };
+        let mut profile = profile;
+        profile.allow_hooks(&self.hooks);
         let mode = self.mode.unwrap_or(profile.mode);
         Ok((profile, mode))
     }
@@ -139,6 +153,18 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Operator, SelectError> {
         .map_err(|e: toml::de::Error| bad(e.to_string()))?;
     let mut op = Operator::default();
     for (key, value) in table {
+        if key == "hooks" {
+            let list = value
+                .as_array()
+                .ok_or_else(|| bad("hooks must be a list of absolute paths".into()))?;
+            for v in list {
+                match v.as_str() {
+                    Some(p) if p.starts_with('/') => op.hooks.push(p.to_owned()),
+                    _ => return Err(bad(format!("hooks: {v} is not an absolute path"))),
+                }
+            }
+            continue;
+        }
         let s = value
             .as_str()
             .ok_or_else(|| bad(format!("{key} must be a string")))?
@@ -155,7 +181,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Operator, SelectError> {
             "profiles_dir" => op.profiles_dir = PathBuf::from(s),
             other => {
                 return Err(bad(format!(
-                    "unknown key {other:?} (profile, mode, audit_log, profiles_dir)"
+                    "unknown key {other:?} (profile, mode, audit_log, profiles_dir, hooks)"
                 )))
             }
         }

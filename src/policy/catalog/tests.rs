@@ -173,6 +173,60 @@ const CASES: &[Case] = &[
             json!({"destination": "/x", "type": "devtmpfs", "source": "devtmpfs", "options": ["ro"]}),
         );
     }),
+    ("kernel-filesystems", "a second proc at /p", |d| {
+        mount(
+            d,
+            json!({"destination": "/p", "type": "proc", "source": "proc", "options": ["ro", "noexec"]}),
+        );
+    }),
+    ("kernel-filesystems", "cgroup2 elsewhere", |d| {
+        mount(
+            d,
+            json!({"destination": "/cg", "type": "cgroup2", "source": "cgroup2", "options": ["ro"]}),
+        );
+    }),
+    ("kernel-filesystems", "debugfs", |d| {
+        mount(
+            d,
+            json!({"destination": "/sys/kernel/debug", "type": "debugfs", "source": "debugfs", "options": ["ro"]}),
+        );
+    }),
+    ("kernel-filesystems", "the host's disk", |d| {
+        mount(
+            d,
+            json!({"destination": "/disk", "type": "ext4", "source": "/dev/sda1", "options": ["ro"]}),
+        );
+    }),
+    ("kernel-filesystems", "a remount", |d| {
+        mount(
+            d,
+            json!({"destination": "/", "type": "tmpfs", "source": "tmpfs", "options": ["remount", "ro"]}),
+        );
+    }),
+    ("hooks", "prestart shell", |d| {
+        d["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "id"]}]});
+    }),
+    ("hooks", "createContainer", |d| {
+        d["hooks"] = json!({"createContainer": [{"path": "/bin/true"}]});
+    }),
+    ("host-mounts", "overlay upperdir on /etc", |d| {
+        mount(
+            d,
+            json!({"destination": "/o", "type": "overlay", "source": "overlay", "options": ["lowerdir=/nonexistent-bundle/l", "upperdir=/etc", "workdir=/nonexistent-bundle/w", "ro"]}),
+        );
+    }),
+    ("host-mounts", "overlay dirs hidden in one option", |d| {
+        mount(
+            d,
+            json!({"destination": "/o", "type": "overlay", "source": "overlay", "options": ["size=1,lowerdir=/usr", "ro"]}),
+        );
+    }),
+    ("host-mounts", "a writable bind of /usr/local", |d| {
+        mount(
+            d,
+            json!({"destination": "/x", "type": "bind", "source": "/usr/local", "options": ["rbind", "noexec"]}),
+        );
+    }),
     ("sys-readonly", "/sys writable", |d| {
         for m in d["mounts"].as_array_mut().unwrap() {
             if m["destination"] == "/sys" {
@@ -277,11 +331,17 @@ fn seccomp_rules() {
     doc["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
     let got = fired(&doc);
     assert!(got.contains(&"seccomp-enabled") && got.contains(&"seccomp-default-deny"));
-    // A deny-list filter is enabled (baseline) but not default-deny (restricted).
+    // A deny-list filter that denies what every default filter denies is enabled
+    // (baseline) but not default-deny (restricted).
+    let list = find("seccomp-enabled").unwrap().default_params()["syscalls"].clone();
     doc["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
-        "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ERRNO"}]});
+        "syscalls": [{"names": list, "action": "SCMP_ACT_ERRNO"}]});
     let got = fired(&doc);
     assert!(!got.contains(&"seccomp-enabled") && got.contains(&"seccomp-default-deny"));
+    // One errno rule for a name the kernel does not have is an allow-everything filter.
+    doc["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]});
+    assert!(fired(&doc).contains(&"seccomp-enabled"));
 }
 
 #[test]
@@ -295,6 +355,7 @@ fn joining_another_containers_namespace_is_fine() {
 #[test]
 fn per_container_files_under_runtime_roots_are_fine() {
     let mut doc = passing();
+    // Under baseline: restricted and sealed take binds only from allowed roots.
     mount(
         &mut doc,
         json!({"destination": "/etc/hosts", "type": "bind", "source": "/var/lib/kubelet/pods/p/etc-hosts", "options": ["rbind", "ro"]}),
@@ -302,6 +363,23 @@ fn per_container_files_under_runtime_roots_are_fine() {
     mount(
         &mut doc,
         json!({"destination": "/dev/shm", "type": "bind", "source": "/run/containerd/io.containerd.grpc.v1.cri/sandboxes/s/shm", "options": ["rbind", "ro"]}),
+    );
+    let plan = planner(&doc).unwrap();
+    let baseline = Profile::builtin("baseline").unwrap();
+    assert!(policy::evaluate(&plan, &baseline, &FakeHost, Scope::Container).is_empty());
+    let v = policy::evaluate(&plan, &sealed(), &FakeHost, Scope::Container);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].rule.id, "host-mounts");
+    assert_eq!(v[0].details.len(), 2, "{v:?}");
+    // An operator's profile allows the kubelet's pods and the CRI's sandboxes.
+    let text = "name = \"pods\"\nextends = \"sealed\"\n[rules.host-mounts]\nallow = [\"/var/lib/kubelet/pods\", \"/run/containerd/io.containerd.grpc.v1.cri/sandboxes\"]\n";
+    let pods = crate::policy::profile::parse(text, "test", None, 0).unwrap();
+    assert!(policy::evaluate(&plan, &pods, &FakeHost, Scope::Container).is_empty());
+    // Files of the bundle itself are the container's own.
+    let mut doc = passing();
+    mount(
+        &mut doc,
+        json!({"destination": "/etc/hosts", "type": "bind", "source": "hosts", "options": ["rbind", "ro"]}),
     );
     assert_eq!(fired(&doc), Vec::<&str>::new());
 }

@@ -7,7 +7,14 @@ use std::path::{Component, Path, PathBuf};
 use nix::mount::MsFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::isolate::mounts::MountOptions;
+pub mod devices;
+pub mod landlock;
+pub mod mount_options;
+pub mod mounts;
+
+pub use devices::DeviceRule;
+use mount_options::MountOptions;
+pub use mounts::{Mount, MountIdmap, MountKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -113,6 +120,26 @@ pub struct Namespace {
     pub kind: NsKind,
     /// Join this namespace instead of creating one.
     pub path: Option<PathBuf>,
+    /// The (device, inode) of the nsfs file `path` led to when the config was planned:
+    /// what the policy judged, and what the init checks the file it opens against, so that
+    /// a path swapped between the check and the join is refused.
+    pub identity: Option<(u64, u64)>,
+}
+
+/// The (device, inode) of the namespace file at `path`, following every link (a /proc
+/// magic link, a bind-mounted nsfs file).
+pub fn ns_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The host's own namespaces of `kind`: the runtime's (managers run palisade in the host's
+/// namespaces) and pid 1's (for a runtime started inside a namespace of its own).
+pub fn host_ns_identities(kind: NsKind) -> Vec<(u64, u64)> {
+    ["self", "1"]
+        .iter()
+        .filter_map(|p| ns_identity(Path::new(&format!("/proc/{p}/ns/{}", kind.proc_name()))))
+        .collect()
 }
 
 /// One line of a uid or gid map: `size` ids from `container` on are `host` on.
@@ -134,35 +161,6 @@ fn id_maps(v: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>) -> Vec<IdMap> {
         .collect()
 }
 
-/// The id mapping of an idmapped mount.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountIdmap {
-    pub uid: Vec<IdMap>,
-    pub gid: Vec<IdMap>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Mount {
-    /// Absolute path inside the container.
-    pub destination: PathBuf,
-    pub typ: String,
-    pub source: Option<PathBuf>,
-    pub options: MountOptions,
-    /// Set for idmapped binds ("idmap"/"ridmap", or the mount's own mappings).
-    pub idmap: Option<MountIdmap>,
-}
-
-impl Mount {
-    pub fn is_bind(&self) -> bool {
-        self.options.flags.contains(MsFlags::MS_BIND) || self.typ == "bind"
-    }
-
-    /// Mounted read-only ("ro", or "rro" on the whole tree).
-    pub fn is_readonly(&self) -> bool {
-        self.options.is_readonly()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     pub path: PathBuf,
@@ -173,31 +171,6 @@ pub struct Device {
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
-}
-
-/// One rule of linux.resources.devices (config-linux.md#allowed-device-list).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceRule {
-    pub allow: bool,
-    /// 'a', 'c' or 'b'.
-    pub kind: char,
-    pub major: Option<i64>,
-    pub minor: Option<i64>,
-    pub access: String,
-}
-
-impl DeviceRule {
-    /// The line for a v1 devices.allow / devices.deny file.
-    pub fn v1_line(&self) -> String {
-        let n = |v: Option<i64>| v.map_or("*".to_string(), |v| v.to_string());
-        format!(
-            "{} {}:{} {}",
-            self.kind,
-            n(self.major),
-            n(self.minor),
-            self.access
-        )
-    }
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -294,7 +267,7 @@ pub struct Plan {
     pub uid_mappings: Vec<IdMap>,
     pub gid_mappings: Vec<IdMap>,
     /// process.landlock (or the run.oci.landlock annotation), validated.
-    pub landlock: Option<crate::isolate::landlock::Landlock>,
+    pub landlock: Option<self::landlock::Landlock>,
     /// linux.seccomp as given; compiled by isolate::seccomp before anything is created.
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
     /// linux.resources as given (limits are planned per host cgroup version at create).
@@ -394,8 +367,8 @@ pub fn plan_document(
 fn landlock(
     raw: &serde_json::Value,
     plan: &Plan,
-) -> Result<Option<crate::isolate::landlock::Landlock>, SpecError> {
-    use crate::isolate::landlock::{Landlock, ANNOTATION};
+) -> Result<Option<self::landlock::Landlock>, SpecError> {
+    use self::landlock::{Landlock, ANNOTATION};
     let (value, field) = match (
         &raw["process"]["landlock"],
         plan.annotations.get(ANNOTATION),
@@ -495,7 +468,7 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
 
     let rootfs_propagation = match linux.rootfs_propagation().as_deref() {
         None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        Some(p) => crate::isolate::mounts::propagation_flag(p)
+        Some(p) => mount_options::propagation_flag(p)
             .ok_or_else(|| invalid("linux.rootfsPropagation", format!("unknown value {p:?}")))?,
     };
 
@@ -757,7 +730,32 @@ fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Vec<Namespac
                 ));
             }
         }
-        out.push(Namespace { kind, path });
+        let identity = path.as_deref().and_then(ns_identity);
+        if let (NsKind::Mount, Some(p)) = (kind, &path) {
+            // Joining the host's mount namespace is leaving it out: the rootfs mounts and
+            // pivot_root would happen in the host's namespace.
+            let host = host_ns_identities(NsKind::Mount);
+            match identity {
+                None => {
+                    return Err(invalid(
+                        format!("linux.namespaces[{i}].path"),
+                        format!("{} cannot be read, so it cannot be shown not to be the host's mount namespace", p.display()),
+                    ))
+                }
+                Some(id) if host.contains(&id) => {
+                    return Err(invalid(
+                        format!("linux.namespaces[{i}].path"),
+                        format!("{} is the host's mount namespace: palisade never mounts in the host's namespace", p.display()),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        out.push(Namespace {
+            kind,
+            path,
+            identity,
+        });
     }
     Ok(out)
 }
@@ -1022,12 +1020,37 @@ fn device_rules(
                 format!("{access:?} is not a subset of rwm"),
             ));
         }
-        out.push(DeviceRule {
-            allow: d.allow(),
-            kind,
-            major: d.major(),
-            minor: d.minor(),
-            access,
+        // runc reads a negative number as the wildcard; a number past the kernel's range
+        // (12-bit majors, 20-bit minors) would be cut short in the v2 program: refused.
+        let number = |v: Option<i64>, max: i64, what: &str| match v {
+            Some(n) if n > max => Err(invalid(
+                format!("linux.resources.devices[{i}].{what}"),
+                format!("{n} is above the kernel's largest {what} number {max}"),
+            )),
+            Some(n) if n >= 0 => Ok(Some(n)),
+            _ => Ok(None),
+        };
+        let (major, minor) = (
+            number(d.major(), 0xfff, "major")?,
+            number(d.minor(), 0xf_ffff, "minor")?,
+        );
+        out.push(if kind == 'a' {
+            // The kernel reads only the `a` of such a rule (spec::devices).
+            DeviceRule {
+                allow: d.allow(),
+                kind,
+                major: None,
+                minor: None,
+                access: "rwm".into(),
+            }
+        } else {
+            DeviceRule {
+                allow: d.allow(),
+                kind,
+                major,
+                minor,
+                access,
+            }
         });
     }
     let rule = |kind, major, minor: Option<i64>, access: &str| DeviceRule {
@@ -1183,6 +1206,7 @@ mod tests {
         let ns = vec![Namespace {
             kind: NsKind::Ipc,
             path: None,
+            identity: None,
         }];
         assert!(validate_sysctl("kernel.shmmax", &ns).is_ok());
         assert!(validate_sysctl("net.ipv4.ip_forward", &ns).is_err());

@@ -1,0 +1,680 @@
+//! The config writer as attacker: hostile edits of compliant configs, each of which reaches
+//! the host or undoes a layer, must be refused (or hardened until the exposure is gone)
+//! by every built-in profile; and a generator of such edits whose every outcome is held
+//! against an oracle written over the plan, independently of the rules.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::policy::{self, Mode, Profile, RealHost, Scope, Verdict};
+use crate::spec::devices::{v1_allows, v2_allows, ACC_READ, ACC_WRITE};
+use crate::spec::{self, MountKind, NsKind, Plan, Rootfs};
+
+const PROFILES: [&str; 3] = ["baseline", "restricted", "sealed"];
+
+fn bundle() -> PathBuf {
+    PathBuf::from("/nonexistent-hostile-bundle")
+}
+
+fn planner(v: &Value) -> Result<Plan, spec::SpecError> {
+    spec::plan_document(v, &bundle(), Rootfs::MayBeAbsent)
+}
+
+/// `spec --profile P`'s config.
+fn compliant(p: &Profile) -> Value {
+    let mut doc = crate::defaults::hardened_spec();
+    let left = policy::conform(&mut doc, p, &RealHost, &planner).unwrap();
+    assert!(left.is_empty(), "{} spec violates {left:?}", p.name);
+    doc
+}
+
+/// Enforce mode, as create runs it: None when the config is refused (by the policy, or
+/// already by the planner), else the plan that would run.
+fn outcome(doc: &Value, p: &Profile) -> Option<Plan> {
+    let mut d = doc.clone();
+    let decision = policy::decide(
+        &mut d,
+        p,
+        Mode::Enforce,
+        &RealHost,
+        Scope::Container,
+        &planner,
+    )
+    .ok()?;
+    (decision.verdict != Verdict::Refused).then_some(decision.plan)
+}
+
+fn push(doc: &mut Value, key: &str, v: Value) {
+    doc[key].as_array_mut().unwrap().push(v);
+}
+
+fn set_ns(doc: &mut Value, kind: &str, path: Option<&str>) {
+    let list = doc["linux"]["namespaces"].as_array_mut().unwrap();
+    list.retain(|n| n["type"] != kind);
+    list.push(match path {
+        Some(p) => json!({"type": kind, "path": p}),
+        None => json!({"type": kind}),
+    });
+}
+
+type Edit = (&'static str, fn(&mut Value));
+
+/// The issue's examples and other spellings of the same effects.
+const HOSTILE: &[Edit] = &[
+    ("join the host's mount namespace by /proc/1", |d| {
+        set_ns(d, "mount", Some("/proc/1/ns/mnt"))
+    }),
+    ("join the host's mount namespace by /proc/self", |d| {
+        set_ns(d, "mount", Some("/proc/self/ns/mnt"))
+    }),
+    (
+        "join the host's mount namespace by /proc/thread-self",
+        |d| set_ns(d, "mount", Some("//proc/thread-self/ns/mnt")),
+    ),
+    ("join the host's network namespace by /proc/1", |d| {
+        set_ns(d, "network", Some("/proc/1/ns/net"))
+    }),
+    ("join the host's pid namespace by /proc/self", |d| {
+        set_ns(d, "pid", Some("/proc/self/ns/pid_for_children"))
+    }),
+    ("a second proc at /p", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/p", "type": "proc", "source": "proc"}),
+        )
+    }),
+    ("proc at /proc/../p spelled as /./p", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/./p/", "type": "proc", "source": "proc"}),
+        )
+    }),
+    ("sysfs writable at /s", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/s", "type": "sysfs", "source": "sysfs", "options": ["rw"]}),
+        )
+    }),
+    ("cgroup2 rw elsewhere", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/cg", "type": "cgroup2", "source": "cgroup2", "options": ["rw"]}),
+        )
+    }),
+    ("v1 cgroup with a controller rw elsewhere", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/cg", "type": "cgroup", "source": "cgroup", "options": ["rw", "memory"]}),
+        )
+    }),
+    ("cgroup rw at its place", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/sys/fs/cgroup/", "type": "cgroup", "source": "cgroup", "options": ["rw", "rbind"]}),
+        )
+    }),
+    ("the host's proc by bind", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/p", "type": "proc", "source": "/proc", "options": ["rbind", "ro"]}),
+        )
+    }),
+    ("the host's root through /proc/self/root", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/h", "type": "none", "source": "/proc/self/root/etc", "options": ["rbind", "ro"]}),
+        )
+    }),
+    ("bpf filesystem", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/b", "type": "bpf", "source": "bpf"}),
+        )
+    }),
+    ("securityfs", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/sys/kernel/security", "type": "securityfs", "source": "securityfs", "options": ["ro"]}),
+        )
+    }),
+    ("a host disk", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/d", "type": "ext4", "source": "/dev/sda1", "options": ["ro"]}),
+        )
+    }),
+    ("overlay writing to /etc", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/o", "type": "overlay", "source": "overlay",
+                   "options": ["lowerdir=/nonexistent-hostile-bundle/l,upperdir=/etc,workdir=/tmp/w", "noexec"]}),
+        )
+    }),
+    ("tmpfs remounting the root's filesystem", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/", "type": "tmpfs", "source": "tmpfs", "options": ["remount", "rw"]}),
+        )
+    }),
+    ("device deny of mknod only, spelled mmm", |d| {
+        d["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "mmm"}]);
+    }),
+    ("device allow-all of type a after the deny", |d| {
+        d["linux"]["resources"]["devices"] = json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "a", "major": 1, "access": "m"}
+        ]);
+    }),
+    ("device deny of char devices only", |d| {
+        d["linux"]["resources"]["devices"] =
+            json!([{"allow": false, "type": "c", "access": "rwm"}]);
+    }),
+    ("seccomp allow-all with one errno rule for no call", |d| {
+        d["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]});
+    }),
+    ("seccomp log-all", |d| {
+        d["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_LOG"});
+    }),
+    ("seccomp deny-all but bpf under a condition", |d| {
+        d["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ALLOW",
+                          "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_GE"}]}]});
+    }),
+];
+
+/// Hooks are refused by restricted and sealed; baseline runs and records them.
+const HOSTILE_HOOKS: &[Edit] = &[
+    ("prestart hook running a shell", |d| {
+        d["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "touch /x"]}]});
+    }),
+    ("createRuntime hook through a symlink step", |d| {
+        d["hooks"] = json!({"createRuntime": [{"path": "/bin/../bin/sh"}]});
+    }),
+    ("poststop hook through /proc/self/exe", |d| {
+        d["hooks"] = json!({"poststop": [{"path": "/proc/self/exe", "args": ["x"]}]});
+    }),
+];
+
+/// Whether the plan still exposes what the edit reached (for a config hardened, not
+/// refused): the oracle below.
+#[test]
+fn every_hostile_edit_is_refused_by_every_profile() {
+    for name in PROFILES {
+        let p = Profile::builtin(name).unwrap();
+        let base = compliant(&p);
+        let hooks = if name == "baseline" {
+            &[][..]
+        } else {
+            HOSTILE_HOOKS
+        };
+        for (what, edit) in HOSTILE.iter().chain(hooks) {
+            let mut doc = base.clone();
+            edit(&mut doc);
+            if let Some(plan) = outcome(&doc, &p) {
+                let bad = forbidden(&plan, name);
+                assert!(
+                    bad.is_empty(),
+                    "{name} lets through {what:?}: {bad:?}\n{doc:#}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn baseline_records_hooks_rather_than_refusing_them() {
+    let p = Profile::builtin("baseline").unwrap();
+    let mut doc = compliant(&p);
+    HOSTILE_HOOKS[0].1(&mut doc);
+    let plan = outcome(&doc, &p).expect("baseline runs hooks");
+    let applied = crate::audit::applied(&plan, None);
+    assert_eq!(applied["hooks"][0]["kind"], "prestart");
+    assert_eq!(applied["hooks"][0]["path"], "/bin/sh");
+    assert_eq!(applied["hooks"][0]["args"][2], "touch /x");
+}
+
+/// The host's namespace identities, read here directly.
+fn host_ns(kind: NsKind) -> Vec<(u64, u64)> {
+    spec::host_ns_identities(kind)
+}
+
+/// Devices whose read or write is a host escape.
+const DEVICES: &[(char, u32, u32)] = &[('b', 8, 0), ('c', 1, 1), ('c', 10, 200), ('b', 7, 0)];
+
+/// What `plan` exposes that profile `name` forbids, stated over the plan and the kernel's
+/// semantics without the rules' code (except for the shared meaning of a mount entry).
+fn forbidden(plan: &Plan, name: &str) -> Vec<String> {
+    let mut out = vec![];
+    let strict = name != "baseline";
+    let kinds: &[NsKind] = match name {
+        "sealed" => &[
+            NsKind::Pid,
+            NsKind::Ipc,
+            NsKind::Network,
+            NsKind::Uts,
+            NsKind::Cgroup,
+        ],
+        _ => &[NsKind::Pid, NsKind::Ipc, NsKind::Network, NsKind::Uts],
+    };
+    for k in kinds.iter().chain([NsKind::Mount].iter()) {
+        match plan.namespace(*k) {
+            None => out.push(format!("no {k:?} namespace")),
+            Some(n) => {
+                if let Some(p) = &n.path {
+                    let id = spec::ns_identity(p);
+                    if id.is_none() || host_ns(*k).contains(&id.unwrap()) {
+                        out.push(format!("host {k:?} namespace via {}", p.display()));
+                    }
+                }
+            }
+        }
+    }
+    let canon =
+        |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| crate::policy::host::clean(p));
+    let bundle = canon(&plan.bundle);
+    for m in &plan.mounts {
+        let dest = &m.destination;
+        match m.kind() {
+            MountKind::Cgroup | MountKind::Cgroup2 => {
+                if dest != Path::new("/sys/fs/cgroup") || !m.is_readonly() {
+                    out.push(format!("cgroup view at {}", dest.display()));
+                }
+            }
+            MountKind::Filesystem => {
+                let place = match m.typ.as_str() {
+                    "proc" => Some("/proc"),
+                    "sysfs" => Some("/sys"),
+                    "devpts" => Some("/dev/pts"),
+                    "mqueue" => Some("/dev/mqueue"),
+                    "tmpfs" | "ramfs" | "overlay" => None,
+                    other => {
+                        out.push(format!("{other} filesystem"));
+                        None
+                    }
+                };
+                if place.is_some_and(|p| dest != Path::new(p)) {
+                    out.push(format!("{} at {}", m.typ, dest.display()));
+                }
+                if m.typ == "sysfs" && !m.is_readonly() {
+                    out.push("writable sysfs".into());
+                }
+                if m.options.flags.contains(nix::mount::MsFlags::MS_REMOUNT) {
+                    out.push("remount".into());
+                }
+                if m.typ == "overlay" {
+                    match m.overlay_dirs() {
+                        Err(e) => out.push(e),
+                        Ok(dirs) => {
+                            for (_, d) in dirs {
+                                if !canon(&d).starts_with(&bundle) {
+                                    out.push(format!("overlay layer {}", d.display()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            MountKind::Bind => {
+                let src = canon(m.source.as_deref().unwrap_or(Path::new("/")));
+                for s in [
+                    "/etc",
+                    "/proc",
+                    "/sys",
+                    "/dev",
+                    "/root",
+                    "/boot",
+                    "/var/run/docker.sock",
+                ] {
+                    let s = canon(Path::new(s));
+                    if src.starts_with(&s) || s.starts_with(&src) {
+                        out.push(format!("bind of {}", src.display()));
+                    }
+                }
+                for w in ["/usr", "/bin", "/sbin", "/lib", "/opt"] {
+                    let w = canon(Path::new(w));
+                    if !m.is_readonly() && (src.starts_with(&w) || w.starts_with(&src)) {
+                        out.push(format!("writable bind of {}", src.display()));
+                    }
+                }
+                if strict && !src.starts_with(&bundle) {
+                    out.push(format!("bind of {} outside the bundle", src.display()));
+                }
+            }
+        }
+    }
+    for (kind, major, minor) in DEVICES {
+        for access in [ACC_READ, ACC_WRITE] {
+            let rules = &plan.device_rules;
+            if v1_allows(rules, *kind, *major, *minor, access)
+                || v2_allows(rules, *kind, *major, *minor, access)
+            {
+                out.push(format!("device {kind} {major}:{minor} access {access}"));
+            }
+        }
+    }
+    match &plan.seccomp {
+        None => out.push("no seccomp".into()),
+        Some(s) => {
+            let default = serde_json::to_value(s.default_action()).unwrap();
+            let lets = |a: &Value| {
+                !a.as_str().unwrap_or("").contains("ERRNO")
+                    && !a.as_str().unwrap_or("").contains("KILL")
+                    && !a.as_str().unwrap_or("").contains("TRAP")
+            };
+            for call in ["kexec_load", "init_module", "bpf", "open_by_handle_at"] {
+                let rules: Vec<_> = s
+                    .syscalls()
+                    .iter()
+                    .flatten()
+                    .filter(|r| r.names().iter().any(|n| n == call))
+                    .collect();
+                let allowed_by_rule = rules
+                    .iter()
+                    .any(|r| lets(&serde_json::to_value(r.action()).unwrap()));
+                let denied_always = rules.iter().any(|r| {
+                    !lets(&serde_json::to_value(r.action()).unwrap())
+                        && r.args().as_ref().is_none_or(|a| a.is_empty())
+                });
+                if allowed_by_rule || (lets(&default) && !denied_always) {
+                    out.push(format!("seccomp lets {call} through"));
+                }
+            }
+            if strict && lets(&default) {
+                out.push("seccomp allows what it does not list".into());
+            }
+        }
+    }
+    if strict {
+        let h = &plan.hooks;
+        for list in [
+            &h.prestart,
+            &h.create_runtime,
+            &h.create_container,
+            &h.start_container,
+            &h.poststart,
+            &h.poststop,
+        ] {
+            for hook in list {
+                out.push(format!("hook {}", hook.path.display()));
+            }
+        }
+    }
+    out
+}
+
+/// Generates hostile edits of compliant configs: special mounts at random places with
+/// random options, namespace paths in every spelling, device rules of every type and
+/// access, seccomp filters with permissive defaults, hooks, overlays and binds of host
+/// paths. Whatever the decision lets run must show nothing the oracle forbids.
+#[test]
+fn generated_hostile_configs_find_nothing() {
+    let cases: usize = std::env::var("PALISADE_GENERATOR_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let profiles: Vec<(Profile, Value)> = PROFILES
+        .iter()
+        .map(|n| {
+            let p = Profile::builtin(n).unwrap();
+            let doc = compliant(&p);
+            (p, doc)
+        })
+        .collect();
+    let mut g = Gen(0x853c49e6748fea9b);
+    let mut let_through = 0;
+    for case in 0..cases {
+        let (p, base) = &profiles[case % profiles.len()];
+        let mut doc = base.clone();
+        for _ in 0..1 + g.below(3) {
+            g.mutate(&mut doc);
+        }
+        if let Some(plan) = outcome(&doc, p) {
+            let_through += 1;
+            let bad = forbidden(&plan, &p.name);
+            assert!(
+                bad.is_empty(),
+                "case {case}: {} lets through {bad:?}\n{doc:#}",
+                p.name
+            );
+        }
+    }
+    // The generator must also make configs that pass, or it tests only refusals.
+    assert!(
+        cases < 100 || let_through > cases / 50,
+        "only {let_through} of {cases} passed"
+    );
+}
+
+struct Gen(u64);
+
+impl Gen {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+        &from[self.below(from.len() as u64) as usize]
+    }
+
+    fn options(&mut self) -> Vec<&'static str> {
+        const OPTS: &[&str] = &[
+            "ro", "rw", "rro", "rrw", "nosuid", "noexec", "nodev", "remount", "bind", "rbind",
+            "private", "rslave", "memory", "size=1m", "mode=755", "defaults",
+        ];
+        (0..self.below(4)).map(|_| *self.pick(OPTS)).collect()
+    }
+
+    fn mutate(&mut self, doc: &mut Value) {
+        const TYPES: &[&str] = &[
+            "proc",
+            "sysfs",
+            "cgroup",
+            "cgroup2",
+            "tmpfs",
+            "devpts",
+            "mqueue",
+            "debugfs",
+            "tracefs",
+            "bpf",
+            "securityfs",
+            "configfs",
+            "devtmpfs",
+            "hugetlbfs",
+            "fusectl",
+            "pstore",
+            "efivarfs",
+            "binfmt_misc",
+            "ext4",
+            "none",
+            "bind",
+            "overlay",
+            "ramfs",
+        ];
+        const DESTS: &[&str] = &[
+            "/proc",
+            "/proc/",
+            "/p",
+            "/sys",
+            "/sys/",
+            "/s",
+            "/sys/fs/cgroup",
+            "/cg",
+            "/dev/pts",
+            "/dev/mqueue",
+            "/tmp",
+            "/",
+            "/./proc",
+            "/sys/kernel/debug",
+            "/data",
+        ];
+        const SOURCES: &[&str] = &[
+            "/",
+            "/etc",
+            "/etc/passwd",
+            "/usr",
+            "/usr/local",
+            "/usr/bin",
+            "/bin",
+            "/var",
+            "/var/run/docker.sock",
+            "/tmp",
+            "/proc",
+            "/proc/self/root",
+            "/proc/1/root/etc",
+            "/sys/fs/cgroup",
+            "/dev",
+            "/dev/sda",
+            "/home",
+            "/opt",
+            "/lib",
+            "/srv",
+            "/nonexistent-hostile-bundle/data",
+            "data",
+            "../../etc",
+            "proc",
+            "/dev/sda1",
+        ];
+        const NS: &[&str] = &["pid", "network", "ipc", "uts", "cgroup", "mount", "user"];
+        const NSPATH: &[&str] = &[
+            "/proc/1/ns/",
+            "/proc/self/ns/",
+            "/proc/thread-self/ns/",
+            "//proc/1/ns/",
+            "/proc/self/task/../ns/",
+            "/nonexistent/ns/",
+        ];
+        const ACTIONS: &[&str] = &[
+            "SCMP_ACT_ALLOW",
+            "SCMP_ACT_LOG",
+            "SCMP_ACT_ERRNO",
+            "SCMP_ACT_KILL",
+            "SCMP_ACT_TRACE",
+            "SCMP_ACT_TRAP",
+        ];
+        const CALLS: &[&str] = &[
+            "kexec_load",
+            "bpf",
+            "init_module",
+            "open_by_handle_at",
+            "read",
+            "no_such_call",
+            "BPF",
+            "clone",
+            "unshare",
+        ];
+        match self.below(8) {
+            0 | 1 => {
+                let typ = *self.pick(TYPES);
+                let mut m = json!({"destination": *self.pick(DESTS), "type": typ,
+                    "source": *self.pick(SOURCES), "options": self.options()});
+                if typ == "overlay" {
+                    let dir = *self.pick(SOURCES);
+                    let key = *self.pick(&["lowerdir", "upperdir", "workdir", "lowerdir+"]);
+                    m["options"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(json!(format!("size=1,{key}={dir}")));
+                }
+                push(doc, "mounts", m);
+            }
+            2 => {
+                let kind = *self.pick(NS);
+                let proc_name = match kind {
+                    "network" => "net",
+                    "mount" => "mnt",
+                    k => k,
+                };
+                let path = format!("{}{proc_name}", self.pick(NSPATH));
+                match self.below(3) {
+                    0 => {
+                        let list = doc["linux"]["namespaces"].as_array_mut().unwrap();
+                        list.retain(|n| n["type"] != kind);
+                    }
+                    _ => set_ns(doc, kind, Some(&path)),
+                }
+            }
+            3 => {
+                let rules: Vec<Value> = (0..1 + self.below(3))
+                    .map(|_| {
+                        let mut r = json!({"allow": self.below(2) == 0,
+                            "access": *self.pick(&["r", "w", "m", "rw", "rwm", "mmm", "wm"])});
+                        if self.below(3) > 0 {
+                            r["type"] = json!(*self.pick(&["a", "b", "c", "u"]));
+                        }
+                        if self.below(2) == 0 {
+                            r["major"] = json!(*self.pick(&[1i64, 7, 8, 10, -1]));
+                        }
+                        if self.below(2) == 0 {
+                            r["minor"] = json!(*self.pick(&[0i64, 1, 3, 200]));
+                        }
+                        r
+                    })
+                    .collect();
+                let list = doc["linux"]["resources"]["devices"].as_array_mut().unwrap();
+                if self.below(2) == 0 {
+                    list.clear();
+                }
+                list.extend(rules);
+            }
+            4 => {
+                let rules: Vec<Value> = (0..self.below(3))
+                    .map(|_| {
+                        let mut r = json!({"names": [*self.pick(CALLS)],
+                            "action": *self.pick(ACTIONS)});
+                        if self.below(3) == 0 {
+                            r["args"] = json!([{"index": 0, "value": 1, "op": "SCMP_CMP_GE"}]);
+                        }
+                        r
+                    })
+                    .collect();
+                doc["linux"]["seccomp"] =
+                    json!({"defaultAction": *self.pick(ACTIONS), "syscalls": rules});
+            }
+            5 => {
+                let kind = *self.pick(&[
+                    "prestart",
+                    "createRuntime",
+                    "createContainer",
+                    "startContainer",
+                    "poststart",
+                    "poststop",
+                ]);
+                let path =
+                    *self.pick(&["/bin/sh", "/proc/self/exe", "/proc/1/exe", "/bin/../bin/sh"]);
+                doc["hooks"] = json!({ kind: [{"path": path}] });
+            }
+            6 => {
+                let m = json!({"destination": "/data", "type": "bind",
+                    "source": *self.pick(SOURCES), "options": self.options()});
+                push(doc, "mounts", m);
+            }
+            _ => {
+                // A harmless edit, so that some configs pass.
+                push(
+                    doc,
+                    "mounts",
+                    json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "nodev", "noexec"]}),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! What the container will reach of the host and of the kernel, derived once from the
+//! [`Plan`]: the one model every rule reads, so that two spellings of one effect get one
+//! verdict. A namespace is new, the host's (however its path is spelled), another's, or
+//! absent; a mount is a bind of host paths, a cgroup view, or a filesystem of a type, at a
+//! place, writable or not; devices are what the rules grant on cgroup v1 and v2 alike;
+//! seccomp is the filter's verdict per syscall; hooks are host programs run as root.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::host::Host;
+use crate::spec::devices::{self, Grants};
+use crate::spec::{Hook, Mount, MountKind, NsKind, Plan};
+
+/// Where a namespace of one kind comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NsReach {
+    /// Made for the container.
+    New,
+    /// Joined by a path that leads to another namespace than the host's (a pod's).
+    Other(PathBuf),
+    /// The host's: left out of linux.namespaces, or joined by a path that leads to the
+    /// host's own (/proc/1/ns/*, /proc/self/ns/*, a host process's, a bind of one).
+    Host(String),
+    /// Joined by a path that cannot be compared with the host's.
+    Unknown(String),
+}
+
+/// One mount entry as the init will make it.
+#[derive(Debug)]
+pub struct MountReach<'a> {
+    pub index: usize,
+    pub mount: &'a Mount,
+    pub kind: MountKind,
+    pub writable: bool,
+    /// Host paths the mount exposes, canonical, each with the role that names it ("bind",
+    /// "lowerdir", "upperdir", "workdir", ...).
+    pub host_paths: Vec<(&'static str, PathBuf)>,
+    /// A spelling the model cannot read for certain (refused by the rules that care).
+    pub unreadable: Option<String>,
+}
+
+impl MountReach<'_> {
+    /// "proc at /p", "bind of /srv at /data", for details.
+    pub fn describe(&self) -> String {
+        let what = match self.kind {
+            MountKind::Bind => "bind".to_owned(),
+            MountKind::Cgroup => "cgroup".to_owned(),
+            MountKind::Cgroup2 => "cgroup2".to_owned(),
+            MountKind::Filesystem => self.mount.typ.clone(),
+        };
+        format!(
+            "mounts[{}] ({what} at {})",
+            self.index,
+            self.mount.destination.display()
+        )
+    }
+}
+
+/// A hook: a host program that palisade runs as root, outside every container layer.
+#[derive(Debug)]
+pub struct HookReach<'a> {
+    /// runtime-spec name of the hook list ("prestart", "createRuntime", ...).
+    pub kind: &'static str,
+    pub index: usize,
+    pub hook: &'a Hook,
+    /// The program the path leads to on the host now.
+    pub program: PathBuf,
+    /// Given as /proc/PID/exe: the program of a running process (Docker's prestart hook).
+    pub via_process: bool,
+}
+
+/// The filter's verdict per syscall, computed from its rules the way palisade compiles
+/// them (isolate::seccomp): a name libseccomp does not know matches nothing, a rule whose
+/// action equals the default changes nothing, and a rule with argument conditions lets
+/// its action happen for some calls.
+#[derive(Debug)]
+pub struct SeccompModel<'a> {
+    pub default_action: String,
+    pub default_permissive: bool,
+    /// Per syscall name, each rule naming it: (permissive, conditions).
+    by_name: HashMap<&'a str, Vec<(bool, &'a [oci_spec::runtime::LinuxSeccompArg])>>,
+}
+
+/// Actions after which the syscall runs: allowed, logged, or left to a tracer or a
+/// user-notification listener to decide (a tracer or listener can let it through).
+pub fn permissive(action: &str) -> bool {
+    !matches!(
+        action,
+        "SCMP_ACT_ERRNO"
+            | "SCMP_ACT_KILL"
+            | "SCMP_ACT_KILL_PROCESS"
+            | "SCMP_ACT_KILL_THREAD"
+            | "SCMP_ACT_TRAP"
+    )
+}
+
+pub fn action_name<T: serde::Serialize>(a: &T) -> String {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The CLONE_NEW* flags clone(2) takes (CLONE_NEWTIME only through clone3 and unshare).
+pub const CLONE_NEW_FLAGS: u64 = (libc::CLONE_NEWNS
+    | libc::CLONE_NEWCGROUP
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUSER
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET) as u64;
+
+impl<'a> SeccompModel<'a> {
+    fn of(s: &'a oci_spec::runtime::LinuxSeccomp) -> SeccompModel<'a> {
+        let default_action = action_name(&s.default_action());
+        let mut by_name: HashMap<&str, Vec<_>> = HashMap::new();
+        for r in s.syscalls().iter().flatten() {
+            let p = permissive(&action_name(&r.action()));
+            let args: &[_] = r.args().as_deref().unwrap_or_default();
+            for n in r.names() {
+                by_name.entry(n.as_str()).or_default().push((p, args));
+            }
+        }
+        SeccompModel {
+            default_permissive: permissive(&default_action),
+            default_action,
+            by_name,
+        }
+    }
+
+    /// Whether some call of `name` runs. Names are compared as libseccomp does, exactly:
+    /// a misspelled or unknown name in a rule matches nothing.
+    pub fn permits(&self, name: &str) -> bool {
+        let rules = self
+            .by_name
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        rules.iter().any(|(p, _)| *p)
+            || (self.default_permissive && !rules.iter().any(|(p, args)| !p && args.is_empty()))
+    }
+
+    /// Whether clone(2) can make namespaces: the other spelling of unshare(2). It cannot
+    /// when every rule that lets clone run requires (flags & mask) == value with the mask
+    /// covering every CLONE_NEW* flag and the value none (Docker's and palisade's default
+    /// filters do this).
+    pub fn clone_makes_namespaces(&self) -> bool {
+        use oci_spec::runtime::LinuxSeccompOperator as Op;
+        let rules = self
+            .by_name
+            .get("clone")
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if self.default_permissive {
+            return !rules.iter().any(|(p, args)| !p && args.is_empty());
+        }
+        let safe = |a: &oci_spec::runtime::LinuxSeccompArg| {
+            a.index() == 0
+                && a.op() == Op::ScmpCmpMaskedEq
+                && a.value() & CLONE_NEW_FLAGS == CLONE_NEW_FLAGS
+                && a.value_two().unwrap_or(0) & CLONE_NEW_FLAGS == 0
+        };
+        rules.iter().filter(|(p, _)| *p).any(|(_, args)| {
+            let mut seen = std::collections::HashSet::new();
+            let distinct = args.iter().all(|a| seen.insert(a.index()));
+            // Conditions on distinct arguments hold together; a repeated index makes each
+            // condition a rule of its own (isolate::seccomp, as runc does).
+            let guarded = if distinct {
+                args.iter().any(safe)
+            } else {
+                args.iter().all(safe)
+            };
+            !guarded
+        })
+    }
+}
+
+/// Everything the rules judge.
+pub struct Exposure<'a> {
+    pub plan: &'a Plan,
+    /// Every namespace kind, in NsKind::ALL order.
+    pub namespaces: Vec<(NsKind, NsReach)>,
+    pub mounts: Vec<MountReach<'a>>,
+    pub devices: Grants<'a>,
+    pub seccomp: Option<SeccompModel<'a>>,
+    pub hooks: Vec<HookReach<'a>>,
+    /// The bundle directory, canonical on the host.
+    pub bundle: PathBuf,
+}
+
+impl<'a> Exposure<'a> {
+    pub fn of(plan: &'a Plan, host: &dyn Host) -> Exposure<'a> {
+        Exposure {
+            plan,
+            namespaces: NsKind::ALL
+                .iter()
+                .map(|k| (*k, namespace(plan, *k, host)))
+                .collect(),
+            mounts: plan
+                .mounts
+                .iter()
+                .enumerate()
+                .map(|(i, m)| mount(i, m, host))
+                .collect(),
+            devices: devices::grants(&plan.device_rules),
+            seccomp: plan.seccomp.as_ref().map(SeccompModel::of),
+            hooks: hooks(plan, host),
+            bundle: host.canonical(&plan.bundle),
+        }
+    }
+
+    pub fn namespace(&self, kind: NsKind) -> &NsReach {
+        &self
+            .namespaces
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .expect("every kind is modelled")
+            .1
+    }
+}
+
+fn namespace(plan: &Plan, kind: NsKind, host: &dyn Host) -> NsReach {
+    let name = kind.spec_name();
+    let Some(ns) = plan.namespace(kind) else {
+        return NsReach::Host(format!(
+            "linux.namespaces has no {name} namespace: the container shares the host's"
+        ));
+    };
+    let Some(p) = &ns.path else {
+        return NsReach::New;
+    };
+    // The identity the plan recorded is the one the init checks when it joins.
+    let theirs = ns.identity.or_else(|| host.ns_id(p));
+    let ours = host.host_ns(kind);
+    match theirs {
+        None => NsReach::Unknown(format!(
+            "the {name} namespace at {} cannot be read, so it cannot be shown not to be the host's",
+            p.display()
+        )),
+        Some(_) if ours.is_empty() => NsReach::Unknown(format!(
+            "the host's {name} namespace cannot be read to compare with {}",
+            p.display()
+        )),
+        Some(id) if ours.contains(&id) => NsReach::Host(format!(
+            "the {name} namespace at {} is the host's own",
+            p.display()
+        )),
+        Some(_) => NsReach::Other(p.clone()),
+    }
+}
+
+fn mount<'a>(index: usize, m: &'a Mount, host: &dyn Host) -> MountReach<'a> {
+    let kind = m.kind();
+    let mut host_paths = vec![];
+    let mut unreadable = None;
+    match kind {
+        MountKind::Bind => {
+            if let Some(src) = &m.source {
+                host_paths.push(("bind", host.canonical(src)));
+            }
+        }
+        MountKind::Filesystem if m.typ == "overlay" => match m.overlay_dirs() {
+            Ok(dirs) => host_paths.extend(dirs.into_iter().map(|(k, d)| (k, host.canonical(&d)))),
+            Err(e) => unreadable = Some(e),
+        },
+        _ => {}
+    }
+    MountReach {
+        index,
+        mount: m,
+        kind,
+        writable: !m.is_readonly(),
+        host_paths,
+        unreadable,
+    }
+}
+
+fn hooks<'a>(plan: &'a Plan, host: &dyn Host) -> Vec<HookReach<'a>> {
+    let h = &plan.hooks;
+    let lists: [(&'static str, &'a [Hook]); 6] = [
+        ("prestart", &h.prestart),
+        ("createRuntime", &h.create_runtime),
+        ("createContainer", &h.create_container),
+        ("startContainer", &h.start_container),
+        ("poststart", &h.poststart),
+        ("poststop", &h.poststop),
+    ];
+    let mut out = vec![];
+    for (kind, list) in lists {
+        for (index, hook) in list.iter().enumerate() {
+            out.push(HookReach {
+                kind,
+                index,
+                hook,
+                program: host.canonical(&hook.path),
+                via_process: proc_exe(&hook.path),
+            });
+        }
+    }
+    out
+}
+
+/// /proc/PID/exe, /proc/self/exe and /proc/thread-self/exe.
+fn proc_exe(p: &Path) -> bool {
+    let c: Vec<_> = p.components().collect();
+    c.len() == 4
+        && c[1].as_os_str() == "proc"
+        && c[3].as_os_str() == "exe"
+        && c[2]
+            .as_os_str()
+            .to_str()
+            .is_some_and(|s| s == "self" || s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_exe_spellings() {
+        assert!(proc_exe(Path::new("/proc/123/exe")));
+        assert!(proc_exe(Path::new("/proc/self/exe")));
+        assert!(proc_exe(Path::new("//proc/123/./exe")));
+        assert!(!proc_exe(Path::new("/proc/123/root/exe")));
+        assert!(!proc_exe(Path::new("/usr/bin/exe")));
+    }
+}
