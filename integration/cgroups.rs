@@ -270,3 +270,42 @@ fn limits_this_host_cannot_express_are_refused_before_anything_exists() {
     }
     b.assert_nothing_left();
 }
+
+/// A deny rule spelled `{"allow": false, "access": "mmm"}` denies every device, on cgroup
+/// v1 (the kernel reads only its type) and on v2 (palisade's program reads it the same
+/// way): a node the container makes of the host's /dev/kmsg cannot be opened. Without
+/// any device rule (unconfined, as runc) the same probe writes to it: the control.
+#[test]
+fn a_deny_all_spelled_mmm_denies_every_device() {
+    let probe = "mknod /dev/k c 1 11 && if echo palisade-test > /dev/k; then echo WROTE; else echo DENIED; fi";
+    let run = |profile: &str, rules: serde_json::Value| {
+        let mut b = Bundle::new("cg-mmm");
+        let conf = b.path().join("operator.toml");
+        std::fs::write(
+            &conf,
+            format!(
+                "profile = \"{profile}\"\naudit_log = \"{}\"\n",
+                b.path().join("audit.log").display()
+            ),
+        )
+        .unwrap();
+        b.operator = Some(conf);
+        b.config["linux"]["resources"]["devices"] = rules;
+        for set in ["bounding", "effective", "permitted"] {
+            b.config["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push("CAP_MKNOD".into());
+        }
+        let out = b.probe(probe);
+        b.assert_nothing_left();
+        out
+    };
+    let denied = run(
+        "baseline",
+        serde_json::json!([{"allow": false, "access": "mmm"}]),
+    );
+    assert!(denied.contains("DENIED"), "{denied}");
+    let control = run("unconfined", serde_json::json!([]));
+    assert!(control.contains("WROTE"), "{control}");
+}

@@ -7,6 +7,7 @@ mod cgroups;
 mod cli;
 mod defences;
 mod exec;
+mod exposure;
 mod failures;
 mod landlock;
 mod lifecycle;

@@ -243,4 +243,103 @@ mod tests {
         let (p, mode) = op.effective(&BTreeMap::new()).unwrap();
         assert_eq!((p.name.as_str(), mode), ("restricted", Mode::Enforce));
     }
+
+    /// Extending the floor proves nothing: a profile that extends restricted and loosens
+    /// one rule, or asks for a weaker mode, cannot be chosen by a workload.
+    #[test]
+    fn selection_compares_rule_by_rule_and_never_loosens_the_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, body: &str| {
+            std::fs::write(dir.path().join(format!("{name}.toml")), body).unwrap();
+        };
+        write(
+            "wide",
+            "name = \"wide\"\nextends = \"restricted\"\n[rules.capabilities]\nallowed = [\"CAP_SYS_ADMIN\"]\n",
+        );
+        write(
+            "soft",
+            "name = \"soft\"\nextends = \"restricted\"\n[rules.readonly-rootfs]\naction = \"refuse\"\n[rules.no-new-privileges]\naction = \"harden\"\n[rules.host-mounts]\nallow = [\"/\"]\n",
+        );
+        write(
+            "quiet",
+            "name = \"quiet\"\nextends = \"restricted\"\nmode = \"audit\"\n",
+        );
+        write(
+            "tight",
+            "name = \"tight\"\nextends = \"restricted\"\n[rules.memory-limit]\nmax = 1048576\n[rules.capabilities]\nallowed = []\n",
+        );
+        write(
+            "nolimit",
+            "name = \"nolimit\"\nextends = \"tight\"\n[rules.memory-limit]\nmax = 0\n",
+        );
+        let op = |floor: &str| Operator {
+            profile: floor.into(),
+            profiles_dir: dir.path().to_path_buf(),
+            ..Operator::default()
+        };
+        let ask = |op: &Operator, p: &str| {
+            let mut a = BTreeMap::new();
+            a.insert(ANNOTATION_PROFILE.to_owned(), p.to_owned());
+            op.effective(&a)
+        };
+        let restricted = op("restricted");
+        match ask(&restricted, "wide") {
+            Err(SelectError::Weaker { looser, .. }) => {
+                assert!(
+                    looser.iter().any(|l| l.contains("capabilities.allowed")),
+                    "{looser:?}"
+                )
+            }
+            other => panic!("wide was chosen: {other:?}"),
+        }
+        match ask(&restricted, "soft") {
+            Err(SelectError::Weaker { looser, .. }) => {
+                assert!(
+                    looser.iter().any(|l| l.contains("host-mounts.allow")),
+                    "{looser:?}"
+                )
+            }
+            other => panic!("soft was chosen: {other:?}"),
+        }
+        // A stricter profile is chosen, and its audit mode does not lower enforce.
+        let (p, mode) = ask(&restricted, "quiet").unwrap();
+        assert_eq!((p.name.as_str(), mode), ("quiet", Mode::Enforce));
+        assert_eq!(ask(&restricted, "tight").unwrap().0.name, "tight");
+        assert!(matches!(
+            ask(&op("tight"), "nolimit"),
+            Err(SelectError::Weaker { .. })
+        ));
+        assert_eq!(ask(&restricted, "sealed").unwrap().0.name, "sealed");
+    }
+
+    #[test]
+    fn operator_hooks_join_the_hooks_rule() {
+        let p = Path::new("/etc/palisade/config.toml");
+        let op = parse_config(
+            "profile = \"restricted\"\nhooks = [\"/usr/bin/nvidia-container-runtime-hook\"]\n",
+            p,
+        )
+        .unwrap();
+        let (profile, _) = op.effective(&BTreeMap::new()).unwrap();
+        let allowed = &profile.rule("hooks").unwrap().params["allowed"];
+        assert_eq!(
+            allowed.as_array().unwrap()[0].as_str(),
+            Some("/usr/bin/nvidia-container-runtime-hook")
+        );
+        assert!(parse_config("hooks = [\"relative\"]", p).is_err());
+        assert!(parse_config("hooks = \"/bin/x\"", p).is_err());
+    }
+
+    #[test]
+    fn every_parameter_has_an_order() {
+        for r in crate::policy::catalog::RULES {
+            for key in r.default_params().keys() {
+                assert!(
+                    crate::policy::catalog::param_order(key).is_some(),
+                    "{}.{key} has no order: a chosen profile could loosen it unseen",
+                    r.id
+                );
+            }
+        }
+    }
 }

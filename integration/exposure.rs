@@ -1,0 +1,200 @@
+//! The policy judges what the container reaches, not how the config spells it: hostile
+//! configs, each one edit away from a compliant one, refused by the real binary before
+//! anything exists; hooks recorded under baseline and refused under restricted.
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn operator(b: &mut Bundle, profile: &str, extra: &str) -> std::path::PathBuf {
+    let audit = b.path().join("audit.log");
+    let conf = b.path().join("operator.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "profile = \"{profile}\"\nmode = \"enforce\"\naudit_log = \"{}\"\n{extra}",
+            audit.display()
+        ),
+    )
+    .unwrap();
+    b.operator = Some(conf);
+    audit
+}
+
+fn push_mount(b: &mut Bundle, m: Value) {
+    b.config["mounts"].as_array_mut().unwrap().push(m);
+}
+
+type Edit = (&'static str, &'static str, fn(&mut Bundle));
+
+/// (what, what the refusal names, the edit)
+const HOSTILE: &[Edit] = &[
+    (
+        "the host's mount namespace",
+        "host's mount namespace",
+        |b| {
+            let list = b.config["linux"]["namespaces"].as_array_mut().unwrap();
+            list.retain(|n| n["type"] != "mount");
+            list.push(json!({"type": "mount", "path": "/proc/1/ns/mnt"}));
+        },
+    ),
+    (
+        "the host's network namespace via /proc/self",
+        "[host-network-namespace]",
+        |b| {
+            let list = b.config["linux"]["namespaces"].as_array_mut().unwrap();
+            list.retain(|n| n["type"] != "network");
+            list.push(json!({"type": "network", "path": "/proc/self/ns/net"}));
+        },
+    ),
+    ("a second proc", "[kernel-filesystems] mounts[", |b| {
+        push_mount(
+            b,
+            json!({"destination": "/p", "type": "proc", "source": "proc"}),
+        )
+    }),
+    ("cgroup2 writable elsewhere", "[kernel-filesystems]", |b| {
+        push_mount(
+            b,
+            json!({"destination": "/cg", "type": "cgroup2", "source": "cgroup2", "options": ["rw"]}),
+        )
+    }),
+    ("debugfs", "[kernel-filesystems]", |b| {
+        push_mount(
+            b,
+            json!({"destination": "/dbg", "type": "debugfs", "source": "debugfs"}),
+        )
+    }),
+    (
+        "an overlay writing to the host's /etc",
+        "[host-mounts]",
+        |b| {
+            push_mount(
+                b,
+                json!({"destination": "/o", "type": "overlay", "source": "overlay",
+                   "options": ["lowerdir=/usr,upperdir=/etc,workdir=/tmp"]}),
+            )
+        },
+    ),
+    (
+        "an allow-everything seccomp filter",
+        "[seccomp-enabled]",
+        |b| {
+            b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]});
+        },
+    ),
+    ("a writable bind of /usr/local", "[host-mounts]", |b| {
+        push_mount(
+            b,
+            json!({"destination": "/l", "type": "bind", "source": "/usr/local", "options": ["rbind"]}),
+        )
+    }),
+];
+
+/// Tried as an attacker who writes config.json would: each edit is refused under baseline,
+/// the refusal names what it reaches, and nothing is left behind.
+#[test]
+fn hostile_configs_are_refused_before_anything_exists() {
+    for (what, names, edit) in HOSTILE {
+        let mut b = Bundle::new("exp-hostile");
+        operator(&mut b, "baseline", "");
+        edit(&mut b);
+        let o = b.palisade(&["create", &b.id]);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{what} was created");
+        assert!(err.contains(names), "{what}: {err}");
+        b.assert_nothing_left();
+    }
+}
+
+/// The same check with `palisade check`, which explains by exposure.
+#[test]
+fn check_explains_by_exposure() {
+    let mut b = Bundle::new("exp-check");
+    push_mount(
+        &mut b,
+        json!({"destination": "/p", "type": "proc", "source": "proc"}),
+    );
+    b.write();
+    let o = bin()
+        .args(["check", "--profile", "baseline"])
+        .arg(b.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("(proc at /p) exposes /proc/sys"),
+        "{out}{}",
+        stderr(&o)
+    );
+}
+
+/// A prestart hook runs on the host as root: baseline runs it and records it in the audit
+/// record; restricted refuses it (nothing runs) unless the operator lists the program.
+#[test]
+fn hooks_are_recorded_under_baseline_and_refused_under_restricted() {
+    let marker = |b: &Bundle| b.path().join("hook-ran");
+    let hook = |b: &Bundle| {
+        json!({"prestart": [{"path": "/bin/sh",
+            "args": ["sh", "-c", format!("touch {}", marker(b).display())]}]})
+    };
+
+    let mut b = Bundle::new("exp-hook-base");
+    let audit = operator(&mut b, "baseline", "");
+    b.config["hooks"] = hook(&b);
+    b.probe("true");
+    assert!(marker(&b).exists(), "baseline did not run the hook");
+    let records = std::fs::read_to_string(&audit).unwrap();
+    let created: Value = records
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["command"] == "create" || r["command"] == "run")
+        .unwrap();
+    assert_eq!(
+        created["applied"]["hooks"][0]["kind"], "prestart",
+        "{created}"
+    );
+    assert_eq!(
+        created["applied"]["hooks"][0]["path"], "/bin/sh",
+        "{created}"
+    );
+
+    let mut b = Bundle::new("exp-hook-restr");
+    b.config = restricted_config(&b);
+    operator(&mut b, "restricted", "");
+    b.config["hooks"] = hook(&b);
+    let o = b.palisade(&["create", &b.id]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[hooks]"), "{}", stderr(&o));
+    assert!(!marker(&b).exists(), "a refused create ran the hook");
+    b.assert_nothing_left();
+
+    // The operator lists /bin/sh: the hook is allowed (a choice the operator makes).
+    let mut b = Bundle::new("exp-hook-listed");
+    b.config = restricted_config(&b);
+    operator(&mut b, "restricted", "hooks = [\"/bin/sh\"]\n");
+    b.config["hooks"] = hook(&b);
+    b.probe("true");
+    assert!(marker(&b).exists(), "the listed hook did not run");
+}
+
+/// `palisade spec --profile restricted`'s config for this bundle, without a terminal.
+fn restricted_config(b: &Bundle) -> Value {
+    std::fs::remove_file(b.path().join("config.json")).unwrap_or_default();
+    let o = bin()
+        .args(["spec", "--profile", "restricted", "--bundle"])
+        .arg(b.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut c: Value =
+        serde_json::from_slice(&std::fs::read(b.path().join("config.json")).unwrap()).unwrap();
+    c["process"]["terminal"] = false.into();
+    c["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(format!("PALISADE_TEST_MARK={}", b.id).into());
+    c
+}
