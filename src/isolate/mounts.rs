@@ -99,6 +99,20 @@ pub fn bind(root: BorrowedFd<'_>, source: &Path, dest: &Path, o: &MountOptions) 
     attach(root, &tree, dest, o)
 }
 
+/// [`bind`] of a config's source, which must still be the object the policy judged
+/// (spec::Pin): a symlink swapped in on the source's path since the check is refused.
+pub fn bind_pinned(
+    root: BorrowedFd<'_>,
+    source: &Path,
+    pin: Option<&crate::spec::Pin>,
+    dest: &Path,
+    o: &MountOptions,
+) -> io::Result<()> {
+    let tree = detached_bind(source, o, None)?;
+    tree.verify(source, pin)?;
+    attach(root, &tree, dest, o)
+}
+
 /// A detached bind of `source` with the per-mount and recursive attributes of `o` and,
 /// with `idmap`, the id mapping of that user namespace (idmapped mounts need host
 /// privilege, so the runtime makes these before the init exists and hands them down).
@@ -130,6 +144,23 @@ pub struct BindTree {
 }
 
 impl BindTree {
+    /// Checks that the tree's root is the object `pin` recorded when the config was planned.
+    pub fn verify(&self, source: &Path, pin: Option<&crate::spec::Pin>) -> io::Result<()> {
+        let Some(pin) = pin else { return Ok(()) };
+        let st = fstat(self.tree.as_raw_fd()).map_err(io::Error::from)?;
+        if (st.st_dev, st.st_ino) != pin.id {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is no longer {}, the source the config was checked with",
+                    source.display(),
+                    pin.path.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// What a missing target is created as: a directory for a directory, else a file.
     fn kind(&self) -> io::Result<Kind> {
         let st = fstat(self.tree.as_raw_fd()).map_err(io::Error::from)?;

@@ -98,7 +98,13 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()>
                 .source
                 .as_deref()
                 .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-            return mounts::bind(root, source, &m.destination, &m.options);
+            return mounts::bind_pinned(
+                root,
+                source,
+                m.source_pin.as_ref(),
+                &m.destination,
+                &m.options,
+            );
         }
         MountKind::Filesystem => {}
     }

@@ -93,8 +93,9 @@ pub fn idmapped(plan: &Plan) -> io::Result<Idmapped> {
         };
         let userns = userns_for(&idm.uid, &idm.gid)?;
         let source = m.source.as_deref().unwrap_or(Path::new("/"));
-        let tree =
-            mounts::detached_bind(source, &m.options, Some(userns.as_fd())).map_err(|e| {
+        let tree = mounts::detached_bind(source, &m.options, Some(userns.as_fd()))
+            .and_then(|t| t.verify(source, m.source_pin.as_ref()).map(|()| t))
+            .map_err(|e| {
                 io::Error::new(
                     e.kind(),
                     format!("idmapped mount {}: {e}", m.destination.display()),

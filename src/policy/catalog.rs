@@ -496,7 +496,46 @@ fn sysctls(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
         .collect()
 }
 
+/// Places a root filesystem must not be in: what the host keeps its state, kernel views
+/// and devices in.
+const NOT_A_ROOTFS: &[&str] = &["/proc", "/sys", "/dev", "/boot", "/root", "/etc"];
+
+/// root.path is a host directory too: the container gets it whole, writable unless
+/// root.readonly. It must not be the host's root or hold what the lists protect, nor lie
+/// in what the host executes or trusts. Compared with the lists as written (cleaned):
+/// without a realpath of every entry at every create.
+fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
+    let root = host.canonical(&x.plan.rootfs);
+    let root = root.as_path();
+    let protected: Vec<PathBuf> = ["paths", "roots", "writable"]
+        .iter()
+        .flat_map(|k| strings(p, k))
+        .map(|s| clean(Path::new(&s)))
+        .chain(host.runtime_dir())
+        .collect();
+    if let Some(hit) = protected.iter().find(|s| beneath(s, root)) {
+        return Some(format!(
+            "root.path {} holds the host's {}",
+            root.display(),
+            hit.display()
+        ));
+    }
+    let inside: Vec<PathBuf> = strings(p, "writable")
+        .iter()
+        .map(|s| clean(Path::new(s)))
+        .chain(NOT_A_ROOTFS.iter().map(PathBuf::from))
+        .collect();
+    inside.iter().find(|s| beneath(root, s)).map(|hit| {
+        format!(
+            "root.path {} lies in the host's {}",
+            root.display(),
+            hit.display()
+        )
+    })
+}
+
 fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
+    let rootfs = host_rootfs(x, p, host);
     // The lists are resolved on the host (realpath per entry): only when a mount names a
     // host path.
     if !x
@@ -504,7 +543,7 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
         .iter()
         .any(|m| !m.host_paths.is_empty() || m.unreadable.is_some())
     {
-        return vec![];
+        return rootfs.into_iter().collect();
     }
     let canon = |list: Vec<String>| -> Vec<PathBuf> {
         list.iter()
@@ -538,7 +577,7 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
     // ancestor of what the lists protect.
     let bundle = Listed::new(&x.bundle);
     let bundle_ok = !paths.iter().chain(&writable).any(|s| s.beneath(&bundle));
-    let mut out = vec![];
+    let mut out: Vec<String> = rootfs.into_iter().collect();
     for m in &x.mounts {
         if let Some(why) = &m.unreadable {
             out.push(format!(
@@ -964,31 +1003,24 @@ fn fill_readonly_rootfs(doc: &mut Value, _: &Params) -> Option<String> {
     Some("root.readonly: true".into())
 }
 
-fn resource_limit(plan: &Plan, p: &Params, pointer: &str, field: &str) -> Vec<String> {
-    let value = plan
-        .resources
-        .as_ref()
-        .and_then(|r| serde_json::to_value(r).ok())
-        .and_then(|v| v.pointer(pointer).and_then(|x| x.as_i64()));
+fn resource_limit(value: Option<i64>, p: &Params, field: &str) -> Vec<String> {
     match (value, int(p, "max")) {
-        (Some(v), Some(max)) if v > 0 && max > 0 && v > max => {
+        (Some(v), Some(max)) if max > 0 && v > max => {
             vec![format!("{field} is {v}, above the profile's maximum {max}")]
         }
-        (Some(v), _) if v > 0 => vec![],
+        (Some(_), _) => vec![],
         _ => vec![format!(
-            "{field} is not set: the container can take what the host has"
+            "{field} is not set (or linux.resources.unified lifts it): the container can take what the host has"
         )],
     }
 }
 
 fn memory_limit(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
-    let plan = x.plan;
-    resource_limit(plan, p, "/memory/limit", "linux.resources.memory.limit")
+    resource_limit(x.memory_limit, p, "linux.resources.memory.limit")
 }
 
 fn pids_limit(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
-    let plan = x.plan;
-    resource_limit(plan, p, "/pids/limit", "linux.resources.pids.limit")
+    resource_limit(x.pids_limit, p, "linux.resources.pids.limit")
 }
 
 fn fill_limit(doc: &mut Value, p: &Params, group: &str) -> Option<String> {

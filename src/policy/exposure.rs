@@ -187,6 +187,25 @@ pub struct Exposure<'a> {
     pub hooks: Vec<HookReach<'a>>,
     /// The bundle directory, canonical on the host.
     pub bundle: PathBuf,
+    /// The memory and pids limits the cgroup will hold: linux.resources.memory.limit and
+    /// pids.limit, unless linux.resources.unified writes memory.max or pids.max after them.
+    pub memory_limit: Option<i64>,
+    pub pids_limit: Option<i64>,
+}
+
+/// The limit `field` (a pointer into linux.resources) sets, or the cgroup v2 file `file`
+/// of linux.resources.unified, which is written after it ("max": no limit). Zero or less
+/// is no limit.
+fn limit(plan: &Plan, field: &str, file: &str) -> Option<i64> {
+    let r = plan.resources.as_ref()?;
+    let unified = r.unified().as_ref().and_then(|u| u.get(file));
+    let v = match unified {
+        Some(v) => v.trim().parse::<i64>().ok(),
+        None => serde_json::to_value(r)
+            .ok()
+            .and_then(|v| v.pointer(field).and_then(|x| x.as_i64())),
+    };
+    v.filter(|v| *v > 0)
 }
 
 impl<'a> Exposure<'a> {
@@ -207,6 +226,8 @@ impl<'a> Exposure<'a> {
             seccomp: plan.seccomp.as_ref().map(SeccompModel::of),
             hooks: hooks(plan, host),
             bundle: host.canonical(&plan.bundle),
+            memory_limit: limit(plan, "/memory/limit", "memory.max"),
+            pids_limit: limit(plan, "/pids/limit", "pids.max"),
         }
     }
 
@@ -256,8 +277,11 @@ fn mount<'a>(index: usize, m: &'a Mount, host: &dyn Host) -> MountReach<'a> {
     let mut unreadable = None;
     match kind {
         MountKind::Bind => {
-            if let Some(src) = &m.source {
-                host_paths.push(("bind", host.canonical(src)));
+            // The pinned path is the one the mount step will check the source against.
+            match (&m.source_pin, &m.source) {
+                (Some(pin), _) => host_paths.push(("bind", pin.path.clone())),
+                (None, Some(src)) => host_paths.push(("bind", host.canonical(src))),
+                (None, None) => {}
             }
         }
         MountKind::Filesystem if m.typ == "overlay" => match m.overlay_dirs() {

@@ -14,7 +14,7 @@ pub mod mounts;
 
 pub use devices::DeviceRule;
 use mount_options::MountOptions;
-pub use mounts::{Mount, MountIdmap, MountKind};
+pub use mounts::{Mount, MountIdmap, MountKind, Pin};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -436,12 +436,13 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
         container_path(&destination, || field(i, ".destination"))?;
         let options = MountOptions::parse(m.options().as_deref().unwrap_or_default());
         let idmap = mount_idmap(&m, &options, &linux, &namespaces, || field(i, ""))?;
-        let mount = Mount {
+        let mut mount = Mount {
             destination,
             source: m.source_mut().take(),
             typ: m.typ_mut().take().unwrap_or_default(),
             options,
             idmap,
+            source_pin: None,
         };
         if mount.idmap.is_some() && !mount.is_bind() {
             return Err(invalid(field(i, ""), "only bind mounts can be idmapped"));
@@ -449,16 +450,12 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
         if mount.is_bind() {
             match &mount.source {
                 Some(s) if s.is_absolute() => {}
-                Some(s) => {
-                    // Relative bind sources are relative to the bundle, as runc does.
-                    let abs = bundle.join(s);
-                    mounts.push(Mount {
-                        source: Some(abs),
-                        ..mount
-                    });
-                    continue;
-                }
+                // Relative bind sources are relative to the bundle, as runc does.
+                Some(s) => mount.source = Some(bundle.join(s)),
                 None => return Err(invalid(field(i, ".source"), "a bind mount needs a source")),
+            }
+            if mount.kind() == MountKind::Bind {
+                mount.source_pin = mount.source.as_deref().and_then(Pin::of);
             }
         } else if mount.typ.is_empty() {
             return Err(invalid(field(i, ".type"), "missing mount type"));
@@ -598,6 +595,24 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
         None => vec![],
         Some(r) => device_rules(r, &devices)?,
     };
+    for key in linux
+        .resources()
+        .as_ref()
+        .and_then(|r| r.unified().as_ref())
+        .into_iter()
+        .flat_map(|u| u.keys())
+    {
+        // cgroup.procs, cgroup.threads, cgroup.kill, cgroup.freeze, cgroup.type and
+        // cgroup.subtree_control act on processes and on the tree, which the runtime
+        // manages: a pid written to cgroup.procs moves a host process into the container's
+        // cgroup (Documentation/admin-guide/cgroup-v2.rst, "Core Interface Files").
+        if key.starts_with("cgroup.") {
+            return Err(invalid(
+                format!("linux.resources.unified[{key:?}]"),
+                "core cgroup files are the runtime's to manage; set limits through their controller's files",
+            ));
+        }
+    }
     let label = |v: Option<&String>| v.filter(|s| !s.is_empty()).cloned();
     let apparmor_profile = label(
         spec.process()

@@ -25,6 +25,38 @@ pub struct Mount {
     pub options: MountOptions,
     /// Set for idmapped binds ("idmap"/"ridmap", or the mount's own mappings).
     pub idmap: Option<MountIdmap>,
+    /// For a bind: the host object its source led to when the config was planned.
+    pub source_pin: Option<Pin>,
+}
+
+/// A host path as one object: its canonical path and its (device, inode), both read from
+/// one descriptor, so that the path the policy judges and the object the mount step
+/// checks (mounts::bind_pinned) are the same, whatever is swapped on the path meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub path: PathBuf,
+    pub id: (u64, u64),
+}
+
+impl Pin {
+    /// None when `path` cannot be opened (the mount will fail and say why).
+    pub fn of(path: &Path) -> Option<Pin> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        // O_PATH opens any kind of file without acting on it (a FIFO does not block, a
+        // device is not opened): open(2).
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+            .open(path)
+            .ok()?;
+        let meta = f.metadata().ok()?;
+        let path = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).ok()?;
+        path.is_absolute().then_some(Pin {
+            path,
+            id: (meta.dev(), meta.ino()),
+        })
+    }
 }
 
 /// What the init makes of a mount entry, in the order it decides (isolate::rootfs).
@@ -117,6 +149,7 @@ mod tests {
             source: Some("/src".into()),
             options: MountOptions::parse(&opts.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
             idmap: None,
+            source_pin: None,
         }
     }
 

@@ -183,6 +183,15 @@ const HOSTILE: &[Edit] = &[
         d["linux"]["resources"]["devices"] =
             json!([{"allow": false, "type": "c", "access": "rwm"}]);
     }),
+    ("the host's / as the root filesystem", |d| {
+        d["root"]["path"] = json!("/");
+    }),
+    (
+        "the host's /etc as the root filesystem, spelled relative",
+        |d| {
+            d["root"]["path"] = json!("../../../../etc");
+        },
+    ),
     ("seccomp allow-all with one errno rule for no call", |d| {
         d["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
             "syscalls": [{"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]});
@@ -287,6 +296,12 @@ fn forbidden(plan: &Plan, name: &str) -> Vec<String> {
     let canon =
         |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| crate::policy::host::clean(p));
     let bundle = canon(&plan.bundle);
+    let root = canon(&plan.rootfs);
+    for s in ["/etc", "/usr", "/proc", "/sys", "/dev", "/root"] {
+        if root.starts_with(s) || Path::new(s).starts_with(&root) {
+            out.push(format!("root filesystem {}", root.display()));
+        }
+    }
     for m in &plan.mounts {
         let dest = &m.destination;
         match m.kind() {
@@ -525,6 +540,14 @@ impl Gen {
             "/sys/kernel/debug",
             "/data",
         ];
+        const ROOTS: &[&str] = &[
+            "/",
+            "/etc",
+            "/usr/lib",
+            "rootfs",
+            "../../..",
+            "/proc/1/root",
+        ];
         const SOURCES: &[&str] = &[
             "/",
             "/etc",
@@ -660,6 +683,9 @@ impl Gen {
                 let path =
                     *self.pick(&["/bin/sh", "/proc/self/exe", "/proc/1/exe", "/bin/../bin/sh"]);
                 doc["hooks"] = json!({ kind: [{"path": path}] });
+            }
+            6 if self.below(4) == 0 => {
+                doc["root"]["path"] = json!(*self.pick(ROOTS));
             }
             6 => {
                 let m = json!({"destination": "/data", "type": "bind",

@@ -266,6 +266,12 @@ const CASES: &[Case] = &[
     ("pids-limit", "none", |d| {
         d["linux"]["resources"]["pids"] = Value::Null;
     }),
+    ("pids-limit", "lifted by unified pids.max", |d| {
+        d["linux"]["resources"]["unified"] = json!({"pids.max": "max"});
+    }),
+    ("memory-limit", "lifted by unified memory.max", |d| {
+        d["linux"]["resources"]["unified"] = json!({"memory.max": "max"});
+    }),
     ("landlock-writes", "no ruleset", |d| {
         d["process"]["landlock"] = Value::Null;
     }),
