@@ -305,6 +305,23 @@ fn create_planned(
     // pid, so it is made after the spawn, before the init may go on.
     if cgroup.systemd_unit.is_none() {
         let made = cgroup.create();
+        // A cgroup that already holds processes is someone else's (a host service's, or
+        // another container's): the limits, the device rules, the freezer and the kill of
+        // a failed create or of delete would all act on them. runc 1.2 refuses it too.
+        if made.is_ok() {
+            if let Some(pid) = cgroup.pids().first() {
+                for dir in cgroup.created.iter().rev() {
+                    let _ = fs::remove_dir(dir);
+                }
+                return Err(step_err(
+                    "cgroup",
+                    format!(
+                        "{} already holds processes (pid {pid}): a container's cgroup must be its own (linux.cgroupsPath)",
+                        cgroup.dirs.first().map(|d| d.display().to_string()).unwrap_or_default()
+                    ),
+                ));
+            }
+        }
         undo.cgroup = Some(cgroup.clone());
         made?;
         c.record.cgroup = cgroup.clone();
@@ -737,11 +754,24 @@ fn exec_process(doc: &mut serde_json::Value, p: ExecProcess) -> Result<(), Error
             // The container's Landlock domain binds every process in it: a manager's exec
             // process does not know process.landlock, so it keeps the container's, with
             // the no_new_privs Landlock needs (landlock_restrict_self(2)).
-            if value.get("landlock").is_none() {
-                if let Some(l) = doc["process"].get("landlock").cloned() {
+            // "landlock": null is the absent field (runtime-spec: null is unset); a ruleset
+            // other than the container's would start the process outside its domain.
+            let own = doc["process"]
+                .get("landlock")
+                .filter(|l| !l.is_null())
+                .cloned();
+            match (value.get("landlock").filter(|l| !l.is_null()), own) {
+                (None, Some(l)) => {
                     value["landlock"] = l;
                     value["noNewPrivileges"] = true.into();
                 }
+                (Some(theirs), Some(l)) if *theirs != l => {
+                    return Err(bad(format!(
+                        "--process {}: process.landlock differs from the container's: an exec'd process stays in the container's Landlock domain",
+                        path.display()
+                    )));
+                }
+                _ => {}
             }
             doc["process"] = value;
             Ok(())

@@ -24,6 +24,7 @@ use crate::cli::{Cli, Command};
 /// Runs the command; returns the process exit status.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     let root = cli.root.as_path();
+    crate::policy::host::set_state_root(root);
     // Accepted by every command (managers pass it to all of them); it matters where a
     // cgroup is made. Without systemd that is a clear error, never a silent cgroupfs
     // fallback that would put the container where the operator did not ask.

@@ -445,9 +445,16 @@ fn seccomp_denies(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
     out
 }
 
-/// `path` is listed, or lies beneath a listed path.
+/// `path` is listed, or lies beneath a listed path other than `/`: a mount over `/`
+/// lands on the process's root, which path lookup never crosses (pivot_root(2)), so it
+/// masks nothing.
 fn covered(path: &str, list: &[PathBuf]) -> bool {
-    list.iter().any(|l| beneath(Path::new(path), l))
+    list.iter()
+        .filter(|l| {
+            l.components()
+                .any(|c| matches!(c, std::path::Component::Normal(_)))
+        })
+        .any(|l| beneath(Path::new(path), l))
 }
 
 fn masked_paths(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
@@ -498,7 +505,21 @@ fn sysctls(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
 
 /// Places a root filesystem must not be in: what the host keeps its state, kernel views
 /// and devices in.
-const NOT_A_ROOTFS: &[&str] = &["/proc", "/sys", "/dev", "/boot", "/root", "/etc"];
+const NOT_A_ROOTFS: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/boot",
+    "/root",
+    "/etc",
+    "/home",
+    "/var/log",
+    "/var/lib/dpkg",
+    "/var/lib/apt",
+    "/var/lib/cloud",
+    "/var/lib/systemd",
+    "/var/spool",
+];
 
 /// root.path is a host directory too: the container gets it whole, writable unless
 /// root.readonly. It must not be the host's root or hold what the lists protect, nor lie
@@ -512,6 +533,7 @@ fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
         .flat_map(|k| strings(p, k))
         .map(|s| clean(Path::new(&s)))
         .chain(host.runtime_dir())
+        .chain(host.state_root())
         .collect();
     if let Some(hit) = protected.iter().find(|s| beneath(s, root)) {
         return Some(format!(
@@ -524,6 +546,7 @@ fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
         .iter()
         .map(|s| clean(Path::new(s)))
         .chain(NOT_A_ROOTFS.iter().map(PathBuf::from))
+        .chain(host.state_root())
         .collect();
     inside.iter().find(|s| beneath(root, s)).map(|hit| {
         format!(
@@ -560,8 +583,11 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
     };
     let mut writable = canon(strings(p, "writable"));
     writable.extend(host.runtime_dir());
+    let mut paths = canon(strings(p, "paths"));
+    // The runtime's own state: its files hold the hooks `delete` runs as root.
+    paths.extend(host.state_root());
     let (paths, roots, allow) = (
-        canon(strings(p, "paths")),
+        paths,
         canon(strings(p, "roots")),
         canon(strings(p, "allow")),
     );
@@ -946,24 +972,37 @@ fn new_userns(plan: &Plan) -> bool {
     )
 }
 
-fn run_as_non_root(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+fn run_as_non_root(x: &Exposure, _: &Params, host: &dyn Host) -> Vec<String> {
     let plan = x.plan;
     let uid = plan.process.uid;
-    if new_userns(plan) {
-        return match host_id(uid, &plan.uid_mappings) {
+    let maps = match plan.namespace(NsKind::User) {
+        None => None,
+        Some(Namespace { path: None, .. }) => Some(plan.uid_mappings.clone()),
+        // A joined user namespace maps ids as its creator chose: read from its owner's
+        // uid_map where the path names a process, else it cannot be shown safe.
+        Some(ns @ Namespace { path: Some(p), .. }) => match host.joined_uid_map(ns) {
+            Some(m) => Some(m),
+            None => {
+                return vec![format!(
+                    "the user namespace joined at {} has no uid map palisade can read, so uid {uid} cannot be shown not to be host root",
+                    p.display()
+                )]
+            }
+        },
+    };
+    match maps {
+        Some(m) => match host_id(uid, &m) {
             Some(0) => vec![format!(
-                "process.user.uid {uid} maps to host uid 0 (linux.uidMappings)"
+                "process.user.uid {uid} maps to host uid 0 in the container's user namespace"
             )],
             _ => vec![],
-        };
-    }
-    if uid == 0 {
-        return vec![
+        },
+        None if uid == 0 => vec![
             "process.user.uid is 0 and no new user namespace maps it to an unprivileged host uid"
                 .into(),
-        ];
+        ],
+        None => vec![],
     }
-    vec![]
 }
 
 fn fill_non_root(doc: &mut Value, p: &Params) -> Option<String> {
@@ -989,13 +1028,27 @@ fn set_no_new_privileges(doc: &mut Value, _: &Params) -> Option<String> {
     Some("process.noNewPrivileges: true".into())
 }
 
-fn readonly_rootfs(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
+fn readonly_rootfs(x: &Exposure, _: &Params, host: &dyn Host) -> Vec<String> {
     let plan = x.plan;
-    if plan.rootfs_readonly {
-        vec![]
-    } else {
-        vec!["root.readonly is not true".into()]
+    if !plan.rootfs_readonly {
+        return vec!["root.readonly is not true".into()];
     }
+    // A writable bind of the root filesystem (or of a directory in it) is the root made
+    // writable under another name.
+    let root = host.canonical(&plan.rootfs);
+    x.mounts
+        .iter()
+        .filter(|m| m.writable)
+        .flat_map(|m| m.host_paths.iter().map(move |(_, p)| (m, p)))
+        .filter(|(_, p)| beneath(p, &root) || beneath(&root, p))
+        .map(|(m, p)| {
+            format!(
+                "{} makes {} of the read-only root filesystem writable",
+                m.describe(),
+                p.display()
+            )
+        })
+        .collect()
 }
 
 fn fill_readonly_rootfs(doc: &mut Value, _: &Params) -> Option<String> {
@@ -1042,19 +1095,25 @@ fn names(list: &[String]) -> Vec<Right> {
     list.iter().map(|s| Right::Name(s.clone())).collect()
 }
 
-/// Container paths where the container may write: mounts not read-only, and the whole
-/// root when it is writable.
-fn writable_mounts(plan: &Plan) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = plan
+/// Container paths where the container may write: mounts not read-only other than the
+/// kernel's views (proc, sysfs, cgroup: /proc/self/root leads to the whole root), and the
+/// whole root when it is writable.
+fn writable_mounts(x: &Exposure) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = x
         .mounts
         .iter()
-        .filter(|m| !m.is_readonly())
-        .map(|m| m.destination.clone())
+        .filter(|m| m.writable && !kernel_view(m.mount.typ.as_str(), m.kind == MountKind::Bind))
+        .map(|m| m.mount.destination.clone())
         .collect();
-    if !plan.rootfs_readonly {
+    if !x.plan.rootfs_readonly {
         out.push(PathBuf::from("/"));
     }
     out
+}
+
+/// A mount of the kernel's state rather than of files: no Landlock write grant there.
+fn kernel_view(typ: &str, bind: bool) -> bool {
+    matches!(typ, "cgroup" | "cgroup2") || (!bind && matches!(typ, "proc" | "sysfs"))
 }
 
 fn landlock_writes(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
@@ -1064,23 +1123,39 @@ fn landlock_writes(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
             "no Landlock ruleset (process.landlock, or the run.oci.landlock annotation)".into(),
         ];
     };
+    let mut out = vec![];
+    if l.best_effort() {
+        out.push(
+            "process.landlock asks for best effort: on a kernel without Landlock the container runs unconfined".into(),
+        );
+    }
     let want = fs_access(&names(&strings(p, "access"))).unwrap_or_default();
     let handled = fs_access(&l.handled_access.fs).unwrap_or_default();
-    let mut out = vec![];
     let missing = want & !handled;
     if !missing.is_empty() {
         out.push(format!(
             "process.landlock.handledAccess.handledAccessFS does not handle {missing:?}"
         ));
     }
-    let writable = writable_mounts(plan);
+    let writable = writable_mounts(x);
     for (i, r) in l.rules.path_beneath.iter().enumerate() {
         let grants = fs_access(&r.allowed_access).unwrap_or_default() & want;
         if grants.is_empty() {
             continue;
         }
         for path in &r.paths {
-            if !writable.iter().any(|w| beneath(path, w)) {
+            use std::os::unix::ffi::OsStrExt;
+            // The kernel opens the path (symlinks, `..`): compared as spelled only when
+            // spelled plainly.
+            // Nor in /proc or /sys, whatever is mounted there: /proc/self/root leads to the
+            // whole root.
+            let plainly = plain(path.as_os_str().as_bytes())
+                && !path
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir)
+                && !path.starts_with("/proc")
+                && !path.starts_with("/sys");
+            if !plainly || !writable.iter().any(|w| beneath(path, w)) {
                 out.push(format!(
                     "process.landlock.rules.pathBeneath[{i}] lets the container write to {}, which is not a writable mount",
                     path.display()
@@ -1114,10 +1189,10 @@ fn add_landlock(doc: &mut Value, p: &Params) -> Option<String> {
         let Some(dest) = m["destination"].as_str() else {
             continue;
         };
-        if o.is_readonly() {
+        let bind = o.flags.contains(nix::mount::MsFlags::MS_BIND) || m["type"] == "bind";
+        if o.is_readonly() || kernel_view(m["type"].as_str().unwrap_or_default(), bind) {
             continue;
         }
-        let bind = o.flags.contains(nix::mount::MsFlags::MS_BIND) || m["type"] == "bind";
         let source = m["source"].as_str().map(Path::new);
         if bind && source.is_some_and(|s| s.is_absolute() && s.is_file()) {
             files.push(dest.to_owned());
@@ -1178,7 +1253,7 @@ fn exec_mounts(plan: &Plan) -> impl Iterator<Item = (usize, &crate::spec::Mount)
     plan.mounts.iter().enumerate().filter(|(_, m)| {
         !m.is_readonly()
             && !m.options.is_noexec()
-            && (m.is_bind() || matches!(m.typ.as_str(), "tmpfs" | "ramfs"))
+            && (m.is_bind() || matches!(m.typ.as_str(), "tmpfs" | "ramfs" | "overlay"))
     })
 }
 
@@ -1481,7 +1556,7 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "remove the bind mount, or mount only the specific non-sensitive directory the workload needs",
         field: "mounts",
-        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/containerd/containerd.sock\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/var/lib/docker\", \"/var/lib/containers\", \"/run/palisade\", \"/run/runc\", \"/var/lib/kubelet/pki\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containers\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\"]\nallow = []\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool/cron\", \"/opt/cni/bin\"]\nonly_allow = false\n",
+        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/containerd/containerd.sock\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/var/lib/docker\", \"/var/lib/containers\", \"/run/palisade\", \"/run/runc\", \"/var/lib/kubelet/pki\", \"/run/containerd/s\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/runc\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containers\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\"]\nallow = []\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\", \"/home\"]\nonly_allow = false\n",
         check: host_mounts,
         remedy: None,
         fill: None,

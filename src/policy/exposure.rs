@@ -220,7 +220,7 @@ impl<'a> Exposure<'a> {
                 .mounts
                 .iter()
                 .enumerate()
-                .map(|(i, m)| mount(i, m, host))
+                .map(|(i, m)| mount(plan, i, m, host))
                 .collect(),
             devices: devices::grants(&plan.device_rules),
             seccomp: plan.seccomp.as_ref().map(SeccompModel::of),
@@ -271,21 +271,47 @@ fn namespace(plan: &Plan, kind: NsKind, host: &dyn Host) -> NsReach {
     }
 }
 
-fn mount<'a>(index: usize, m: &'a Mount, host: &dyn Host) -> MountReach<'a> {
+fn mount<'a>(plan: &Plan, index: usize, m: &'a Mount, host: &dyn Host) -> MountReach<'a> {
     let kind = m.kind();
     let mut host_paths = vec![];
     let mut unreadable = None;
     match kind {
         MountKind::Bind => {
-            // The pinned path is the one the mount step will check the source against.
-            match (&m.source_pin, &m.source) {
-                (Some(pin), _) => host_paths.push(("bind", pin.path.clone())),
-                (None, Some(src)) => host_paths.push(("bind", host.canonical(src))),
-                (None, None) => {}
+            // The pinned path is the one the mount step will check the source against. A
+            // source that cannot be opened now cannot be judged: it may come to lead
+            // anywhere (rootfs/proc/self/root, once proc is mounted there, is the host's /).
+            let src = m.source.as_deref().unwrap_or(Path::new(""));
+            match m.source_pin.clone().or_else(|| host.pin(src)) {
+                Some(pin) => host_paths.push(("bind", pin.path)),
+                None => {
+                    unreadable = Some(format!(
+                        "its source {} cannot be opened on the host now",
+                        src.display()
+                    ))
+                }
             }
         }
         MountKind::Filesystem if m.typ == "overlay" => match m.overlay_dirs() {
-            Ok(dirs) => host_paths.extend(dirs.into_iter().map(|(k, d)| (k, host.canonical(&d)))),
+            Ok(dirs) => {
+                let root = host.canonical(&plan.rootfs);
+                for (k, d) in dirs {
+                    match host.pin(&d) {
+                        // The root filesystem is the image's, and the container's mounts
+                        // land there first: a path in it may lead anywhere by mount time.
+                        Some(pin) if pin.path.starts_with(&root) => {
+                            unreadable =
+                                Some(format!("{k} {} lies in the root filesystem", d.display()))
+                        }
+                        Some(pin) => host_paths.push((k, pin.path)),
+                        None => {
+                            unreadable = Some(format!(
+                                "{k} {} cannot be opened on the host now",
+                                d.display()
+                            ))
+                        }
+                    }
+                }
+            }
             Err(e) => unreadable = Some(e),
         },
         _ => {}

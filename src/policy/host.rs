@@ -25,12 +25,37 @@ pub trait Host {
         None
     }
 
+    /// The runtime's state root (--root), whose files hold the hooks `delete` runs.
+    fn state_root(&self) -> Option<PathBuf> {
+        None
+    }
+
+    /// The uid map of a user namespace joined by path, where it can be read.
+    fn joined_uid_map(&self, _ns: &crate::spec::Namespace) -> Option<Vec<crate::spec::IdMap>> {
+        None
+    }
+
+    /// `path` as one host object (spec::Pin), None when it cannot be opened.
+    fn pin(&self, path: &Path) -> Option<crate::spec::Pin> {
+        Some(crate::spec::Pin {
+            path: self.canonical(path),
+            id: (0, 0),
+        })
+    }
+
     /// `path` with symlinks resolved where it exists (/var/run → /run), else cleaned.
     fn canonical(&self, path: &Path) -> PathBuf;
 }
 
 /// The machine palisade runs on.
 pub struct RealHost;
+
+static STATE_ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Records the runtime's --root for [`Host::state_root`] (once, at start).
+pub fn set_state_root(root: &Path) {
+    let _ = STATE_ROOT.set(root.to_path_buf());
+}
 
 impl Host for RealHost {
     fn ns_id(&self, path: &Path) -> Option<(u64, u64)> {
@@ -45,6 +70,48 @@ impl Host for RealHost {
     fn runtime_dir(&self) -> Option<PathBuf> {
         let exe = std::env::current_exe().ok()?;
         Some(self.canonical(exe.parent()?))
+    }
+
+    fn state_root(&self) -> Option<PathBuf> {
+        STATE_ROOT.get().map(|r| self.canonical(r))
+    }
+
+    fn pin(&self, path: &Path) -> Option<crate::spec::Pin> {
+        crate::spec::Pin::of(path)
+    }
+
+    /// For /proc/PID/ns/user: PID's uid_map, read between two looks at its namespace, so
+    /// that a PID reused meanwhile by another process is noticed.
+    fn joined_uid_map(&self, ns: &crate::spec::Namespace) -> Option<Vec<crate::spec::IdMap>> {
+        let path = ns.path.as_deref()?;
+        let c: Vec<_> = path.components().collect();
+        let pid = c.get(2)?.as_os_str().to_str()?;
+        if c.len() != 5
+            || c[1].as_os_str() != "proc"
+            || c[3].as_os_str() != "ns"
+            || c[4].as_os_str() != "user"
+            || !pid.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let want = ns.identity.or_else(|| self.ns_id(path))?;
+        let text = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).ok()?;
+        if self.ns_id(path)? != want {
+            return None;
+        }
+        text.lines()
+            .map(|l| {
+                let n: Vec<u32> = l
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                (n.len() == 3).then(|| crate::spec::IdMap {
+                    container: n[0],
+                    host: n[1],
+                    size: n[2],
+                })
+            })
+            .collect()
     }
 
     /// Remembered for the life of the process: a create evaluates the profile twice (before

@@ -747,24 +747,19 @@ fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Vec<Namespac
         }
         let identity = path.as_deref().and_then(ns_identity);
         if let (NsKind::Mount, Some(p)) = (kind, &path) {
-            // Joining the host's mount namespace is leaving it out: the rootfs mounts and
-            // pivot_root would happen in the host's namespace.
-            let host = host_ns_identities(NsKind::Mount);
-            match identity {
-                None => {
-                    return Err(invalid(
-                        format!("linux.namespaces[{i}].path"),
-                        format!("{} cannot be read, so it cannot be shown not to be the host's mount namespace", p.display()),
-                    ))
-                }
-                Some(id) if host.contains(&id) => {
-                    return Err(invalid(
-                        format!("linux.namespaces[{i}].path"),
-                        format!("{} is the host's mount namespace: palisade never mounts in the host's namespace", p.display()),
-                    ))
-                }
-                Some(_) => {}
-            }
+            // The rootfs is made in a new mount namespace. Joining the host's would be
+            // leaving it out; joining any other, pivot_root(2) would move the root of
+            // every process of that namespace (a daemon's, another container's) into this
+            // container's rootfs.
+            let host = identity.is_some_and(|id| host_ns_identities(NsKind::Mount).contains(&id));
+            return Err(invalid(
+                format!("linux.namespaces[{i}].path"),
+                format!(
+                    "{}{}: palisade makes the root filesystem in a new mount namespace only, since pivot_root in a joined one re-roots its other processes",
+                    p.display(),
+                    if host { " is the host's mount namespace" } else { "" }
+                ),
+            ));
         }
         out.push(Namespace {
             kind,

@@ -102,8 +102,9 @@ impl MountOptions {
                     if let Some(p) = propagation_flag(other) {
                         o.propagation.push(p);
                     } else if let Some((set, clear)) = recursive_attr(other) {
-                        o.rec_set |= set;
-                        o.rec_clear |= clear;
+                        // The later option wins, as for the per-mount flags.
+                        o.rec_set = (o.rec_set & !clear) | set;
+                        o.rec_clear = (o.rec_clear & !set) | clear;
                     } else {
                         o.data.push(other.to_owned());
                     }
@@ -116,14 +117,17 @@ impl MountOptions {
         o
     }
 
-    /// Read-only: "ro", or "rro" on the whole tree.
+    /// Read-only: "ro", or "rro" on the whole tree, and no "rrw" after either (the
+    /// recursive attributes are applied after the mount's own: mounts::detached_bind).
     pub fn is_readonly(&self) -> bool {
-        self.flags.contains(MsFlags::MS_RDONLY) || self.rec_set & sys::MOUNT_ATTR_RDONLY != 0
+        (self.flags.contains(MsFlags::MS_RDONLY) || self.rec_set & sys::MOUNT_ATTR_RDONLY != 0)
+            && self.rec_clear & sys::MOUNT_ATTR_RDONLY == 0
     }
 
-    /// Not executable: "noexec", or "rnoexec" on the whole tree.
+    /// Not executable: "noexec", or "rnoexec" on the whole tree, and no "rexec".
     pub fn is_noexec(&self) -> bool {
-        self.flags.contains(MsFlags::MS_NOEXEC) || self.rec_set & sys::MOUNT_ATTR_NOEXEC != 0
+        (self.flags.contains(MsFlags::MS_NOEXEC) || self.rec_set & sys::MOUNT_ATTR_NOEXEC != 0)
+            && self.rec_clear & sys::MOUNT_ATTR_NOEXEC == 0
     }
 
     /// MOUNT_ATTR_* equivalents of the per-mount flags, for binds done through mount_setattr.
@@ -211,6 +215,16 @@ mod tests {
         assert!(!o.flags.contains(MsFlags::MS_RDONLY));
         assert!(o.clear.contains(MsFlags::MS_RDONLY));
         assert_eq!(o.attr_set_clear(), (0, sys::MOUNT_ATTR_RDONLY));
+    }
+
+    #[test]
+    fn a_recursive_clear_undoes_the_mounts_own_flag() {
+        assert!(!parse(&["ro", "rrw"]).is_readonly());
+        assert!(!parse(&["rro", "rrw"]).is_readonly());
+        assert!(parse(&["rrw", "rro"]).is_readonly());
+        assert!(!parse(&["noexec", "rexec"]).is_noexec());
+        assert!(!parse(&["rexec", "noexec"]).is_noexec());
+        assert!(parse(&["rexec", "rnoexec"]).is_noexec());
     }
 
     #[test]

@@ -192,6 +192,60 @@ const HOSTILE: &[Edit] = &[
             d["root"]["path"] = json!("../../../../etc");
         },
     ),
+    (
+        "a bind of the host's / through the container's own procfs",
+        |d| {
+            push(
+                d,
+                "mounts",
+                json!({"destination": "/h", "type": "bind", "source": "rootfs/proc/self/root", "options": ["rbind", "rw"]}),
+            )
+        },
+    ),
+    (
+        "/proc/sys bound elsewhere from the container's procfs",
+        |d| {
+            push(
+                d,
+                "mounts",
+                json!({"destination": "/psys", "type": "bind", "source": "rootfs/proc/sys", "options": ["rbind"]}),
+            )
+        },
+    ),
+    ("maskedPaths and readonlyPaths of / only", |d| {
+        d["linux"]["maskedPaths"] = json!(["/"]);
+        d["linux"]["readonlyPaths"] = json!(["/"]);
+    }),
+    ("a bind of /usr/bin made ro, then rrw", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/x", "type": "bind", "source": "/usr/bin", "options": ["bind", "ro", "rrw"]}),
+        )
+    }),
+    ("the cgroup view made ro, then rrw", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/sys/fs/cgroup", "type": "cgroup2", "source": "cgroup", "options": ["ro", "rrw"]}),
+        )
+    }),
+    (
+        "another user namespace's uid 0 by a path that cannot be read",
+        |d| {
+            set_ns(d, "user", Some("/nonexistent/ns/user"));
+            d["process"]["user"]["uid"] = json!(0);
+        },
+    ),
+    ("the host's /usr/lib as the root filesystem", |d| {
+        d["root"]["path"] = json!("/usr/lib");
+    }),
+    ("unified lifts the memory and pids limits", |d| {
+        d["linux"]["resources"]["unified"] = json!({"memory.max": "max", "pids.max": "max"});
+    }),
+    ("unified moves pid 1 into the container's cgroup", |d| {
+        d["linux"]["resources"]["unified"] = json!({"cgroup.procs": "1"});
+    }),
     ("seccomp allow-all with one errno rule for no call", |d| {
         d["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
             "syscalls": [{"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]});
@@ -203,6 +257,54 @@ const HOSTILE: &[Edit] = &[
         d["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO",
             "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ALLOW",
                           "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_GE"}]}]});
+    }),
+];
+
+/// What restricted and sealed promise beyond baseline.
+const HOSTILE_STRICT: &[Edit] = &[
+    (
+        "a default-deny filter that allows unshare and io_uring",
+        |d| {
+            d["linux"]["seccomp"]["syscalls"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"names": ["unshare", "io_uring_setup"], "action": "SCMP_ACT_ALLOW"}));
+        },
+    ),
+    (
+        "a default-deny filter that lets clone make namespaces",
+        |d| {
+            d["linux"]["seccomp"]["syscalls"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"names": ["clone"], "action": "SCMP_ACT_ALLOW"}));
+        },
+    ),
+    ("a Landlock write grant spelled through ..", |d| {
+        d["process"]["landlock"]["rules"]["pathBeneath"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"allowedAccess": ["write_file"], "paths": ["/tmp/.."]}));
+    }),
+    ("a Landlock write grant through /proc/self/root", |d| {
+        d["process"]["landlock"]["rules"]["pathBeneath"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"allowedAccess": ["write_file"], "paths": ["/proc/self/root"]}));
+    }),
+    ("Landlock in best effort", |d| {
+        d["process"]["landlock"]["enableBestEffort"] = json!(true);
+    }),
+    ("a writable bind of the root filesystem itself", |d| {
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/rw", "type": "bind", "source": "rootfs", "options": ["rbind", "noexec"]}),
+        )
+    }),
+    ("the host's root through a joined user namespace", |d| {
+        set_ns(d, "user", Some("/proc/self/ns/user"));
+        d["process"]["user"]["uid"] = json!(0);
     }),
 ];
 
@@ -226,12 +328,12 @@ fn every_hostile_edit_is_refused_by_every_profile() {
     for name in PROFILES {
         let p = Profile::builtin(name).unwrap();
         let base = compliant(&p);
-        let hooks = if name == "baseline" {
-            &[][..]
+        let (hooks, strict) = if name == "baseline" {
+            (&[][..], &[][..])
         } else {
-            HOSTILE_HOOKS
+            (HOSTILE_HOOKS, HOSTILE_STRICT)
         };
-        for (what, edit) in HOSTILE.iter().chain(hooks) {
+        for (what, edit) in HOSTILE.iter().chain(hooks).chain(strict) {
             let mut doc = base.clone();
             edit(&mut doc);
             if let Some(plan) = outcome(&doc, &p) {
@@ -414,7 +516,70 @@ fn forbidden(plan: &Plan, name: &str) -> Vec<String> {
             }
         }
     }
+    // Masks count only under something other than `/` (a mount over the root is never
+    // crossed by a path lookup).
+    let covers = |list: &[PathBuf], p: &str| {
+        list.iter()
+            .any(|l| l != Path::new("/") && Path::new(p).starts_with(l))
+    };
+    if !covers(&plan.masked_paths, "/proc/kcore")
+        || !(covers(&plan.readonly_paths, "/proc/sys") || covers(&plan.masked_paths, "/proc/sys"))
+    {
+        out.push("/proc/kcore or /proc/sys exposed".into());
+    }
     if strict {
+        let r = plan.resources.as_ref();
+        let unified = r.and_then(|r| r.unified().clone()).unwrap_or_default();
+        if unified.get("memory.max").is_some_and(|v| v == "max")
+            || unified.get("pids.max").is_some_and(|v| v == "max")
+        {
+            out.push("a limit lifted".into());
+        }
+        if let Some(l) = &plan.landlock {
+            if l.best_effort() {
+                out.push("Landlock best effort".into());
+            }
+            for r in &l.rules.path_beneath {
+                for p in &r.paths {
+                    let s = p.to_string_lossy();
+                    if s.contains("..") || s.starts_with("/proc") {
+                        out.push(format!("Landlock grant on {s}"));
+                    }
+                }
+            }
+        }
+        if let Some(s) = &plan.seccomp {
+            for r in s.syscalls().iter().flatten() {
+                let action = format!("{:?}", r.action());
+                let lets = !["Errno", "Kill", "Trap"].iter().any(|k| action.contains(k));
+                for n in r.names() {
+                    if lets && ["unshare", "io_uring_setup"].contains(&n.as_str()) {
+                        out.push(format!("seccomp allows {n}"));
+                    }
+                    if lets && n == "clone" && r.args().as_ref().is_none_or(|a| a.is_empty()) {
+                        out.push("seccomp allows clone with any flags".into());
+                    }
+                }
+            }
+        }
+        for m in &plan.mounts {
+            if m.kind() == MountKind::Bind && !m.is_readonly() {
+                let src = canon(m.source.as_deref().unwrap_or(Path::new("/")));
+                if src.starts_with(&root) || root.starts_with(&src) {
+                    out.push(format!(
+                        "writable bind of the root filesystem {}",
+                        src.display()
+                    ));
+                }
+            }
+        }
+        if plan
+            .namespace(NsKind::User)
+            .is_some_and(|n| n.path.is_some())
+            && plan.process.uid == 0
+        {
+            out.push("uid 0 in a joined user namespace".into());
+        }
         let h = &plan.hooks;
         for list in [
             &h.prestart,
@@ -492,7 +657,8 @@ impl Gen {
     fn options(&mut self) -> Vec<&'static str> {
         const OPTS: &[&str] = &[
             "ro", "rw", "rro", "rrw", "nosuid", "noexec", "nodev", "remount", "bind", "rbind",
-            "private", "rslave", "memory", "size=1m", "mode=755", "defaults",
+            "private", "rslave", "memory", "size=1m", "mode=755", "defaults", "rrw", "rexec",
+            "rnoexec",
         ];
         (0..self.below(4)).map(|_| *self.pick(OPTS)).collect()
     }
@@ -692,6 +858,23 @@ impl Gen {
                     "source": *self.pick(SOURCES), "options": self.options()});
                 push(doc, "mounts", m);
             }
+            7 if self.below(2) == 0 => match self.below(4) {
+                0 => doc["linux"]["maskedPaths"] = json!([*self.pick(&["/", "/proc", "/."])]),
+                1 => {
+                    doc["linux"]["resources"]["unified"] =
+                        json!({*self.pick(&["memory.max", "pids.max", "cgroup.procs"]): "max"})
+                }
+                2 => {
+                    if let Some(rules) = doc
+                        .pointer_mut("/process/landlock/rules/pathBeneath")
+                        .and_then(|v| v.as_array_mut())
+                    {
+                        rules.push(json!({"allowedAccess": ["write_file"],
+                            "paths": [*self.pick(&["/tmp/..", "/proc/self/root", "/proc"])]}));
+                    }
+                }
+                _ => doc["root"]["path"] = json!(*self.pick(ROOTS)),
+            },
             _ => {
                 // A harmless edit, so that some configs pass.
                 push(
