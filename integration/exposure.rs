@@ -31,7 +31,7 @@ type Edit = (&'static str, &'static str, fn(&mut Bundle));
 const HOSTILE: &[Edit] = &[
     (
         "the host's mount namespace",
-        "host's mount namespace",
+        "in a new mount namespace only",
         |b| {
             let list = b.config["linux"]["namespaces"].as_array_mut().unwrap();
             list.retain(|n| n["type"] != "mount");
@@ -91,6 +91,63 @@ const HOSTILE: &[Edit] = &[
         )
     }),
 ];
+
+/// A bind source inside the container's own root filesystem is resolved when the init
+/// mounts it, after proc is mounted there: `rootfs/proc/self/root` is then the init's root,
+/// the host's /. The policy judges the object the source opens to now, and the mount step
+/// checks that it still is that object.
+#[test]
+fn a_bind_source_redirected_after_the_check_is_refused() {
+    // Not there when checked: it cannot be judged, so baseline refuses it.
+    let mut b = Bundle::new("exp-pin-absent");
+    operator(&mut b, "baseline", "");
+    push_mount(
+        &mut b,
+        json!({"destination": "/h", "type": "bind", "source": "rootfs/proc/self/root", "options": ["rbind", "ro"]}),
+    );
+    let o = b.palisade(&["create", &b.id]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot be opened on the host now"),
+        "{}",
+        stderr(&o)
+    );
+    b.assert_nothing_left();
+
+    // There when checked (a directory of the image), the host's / when mounted: the
+    // mount step refuses it, and create leaves nothing.
+    let mut b = Bundle::new("exp-pin-moved");
+    operator(&mut b, "baseline", "");
+    std::fs::create_dir_all(b.rootfs().join("proc/self/root")).unwrap();
+    push_mount(
+        &mut b,
+        json!({"destination": "/h", "type": "bind", "source": "rootfs/proc/self/root", "options": ["rbind", "ro"]}),
+    );
+    let o = b.palisade(&["create", &b.id]);
+    assert!(!o.status.success(), "the redirected bind was made");
+    assert!(
+        stderr(&o).contains("the source the config was checked with"),
+        "{}",
+        stderr(&o)
+    );
+    b.assert_nothing_left();
+}
+
+/// `maskedPaths: ["/"]` masks nothing (a mount over the root is never crossed by a
+/// lookup): baseline does not count it, adds the masks, and the container's /proc/sys is
+/// read-only.
+#[test]
+fn a_mask_over_the_root_does_not_count() {
+    let mut b = Bundle::new("exp-mask-root");
+    operator(&mut b, "baseline", "");
+    b.config["linux"]["maskedPaths"] = json!(["/"]);
+    b.config["linux"]["readonlyPaths"] = json!(["/"]);
+    let out = b.probe(
+        "if echo x > /proc/sys/kernel/core_pattern 2>/dev/null; then echo WROTE; else echo DENIED; fi; \
+         if head -c1 /proc/kcore >/dev/null 2>&1; then echo READ; else echo MASKED; fi",
+    );
+    assert!(out.contains("DENIED") && out.contains("MASKED"), "{out}");
+}
 
 /// Tried as an attacker who writes config.json would: each edit is refused under baseline,
 /// the refusal names what it reaches, and nothing is left behind.
@@ -197,4 +254,35 @@ fn restricted_config(b: &Bundle) -> Value {
         .unwrap()
         .push(format!("PALISADE_TEST_MARK={}", b.id).into());
     c
+}
+
+/// The runtime's own directory is something the host executes as root: baseline refuses a
+/// writable bind of it, found from the path the runtime was invoked by (it runs from a
+/// sealed copy of itself, whose own path says nothing).
+#[test]
+fn a_writable_bind_of_the_runtimes_directory_is_refused() {
+    let mut b = Bundle::new("exp-self");
+    operator(&mut b, "baseline", "");
+    let exe = std::path::PathBuf::from(bin().get_program());
+    let dir = exe.parent().unwrap().canonicalize().unwrap();
+    push_mount(
+        &mut b,
+        json!({"destination": "/self", "type": "bind", "source": dir, "options": ["rbind", "rw"]}),
+    );
+    let o = b.palisade(&["create", &b.id]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("which the host executes or trusts"),
+        "{}",
+        stderr(&o)
+    );
+    b.assert_nothing_left();
+    // Read-only, it is allowed.
+    let mut b = Bundle::new("exp-self-ro");
+    operator(&mut b, "baseline", "");
+    push_mount(
+        &mut b,
+        json!({"destination": "/self", "type": "bind", "source": dir, "options": ["rbind", "rro"]}),
+    );
+    b.probe("test -d /self");
 }

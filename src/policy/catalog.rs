@@ -35,6 +35,8 @@ pub struct Rule {
     /// What is checked, in OCI terms.
     pub checks: &'static str,
     pub why: &'static str,
+    /// What the container no longer reaches when the rule holds.
+    pub closes: &'static str,
     pub references: &'static [&'static str],
     pub fix: &'static str,
     /// The config field a finding points at (dotted), for reports.
@@ -1336,6 +1338,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.namespaces has a pid namespace that is new, or joined by a path that is not the host's own (compared by namespace identity); joining another container's, as pods do, is fine.",
         why: "In the host's pid namespace the container sees every process of the host, can signal those of its own uid and read their /proc entries (environment, open files).",
+        closes: "the host's processes: seeing, signalling and reading them (a joined /proc/1/ns/pid counts as the host's)",
         references: &[
             "Kubernetes Pod Security Standards, baseline: Host Namespaces (hostPID)",
             "CIS Docker Benchmark v1.7.0 5.16: the host's process namespace is not shared",
@@ -1355,6 +1358,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.namespaces has an ipc namespace that is new, or joined by a path that is not the host's own.",
         why: "The host's IPC namespace shares System V shared memory, semaphores and message queues with every host process: data can be read or corrupted across the boundary.",
+        closes: "the host's System V IPC objects and POSIX message queues",
         references: &[
             "Kubernetes Pod Security Standards, baseline: Host Namespaces (hostIPC)",
             "CIS Docker Benchmark v1.7.0 5.17: the host's IPC namespace is not shared",
@@ -1374,6 +1378,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.namespaces has a network namespace that is new, or joined by a path that is not the host's own.",
         why: "In the host's network namespace the container can bind host ports, reach services on the host's loopback, and sniff or spoof traffic with the right capabilities.",
+        closes: "the host's network stack: its ports, loopback services and traffic",
         references: &[
             "Kubernetes Pod Security Standards, baseline: Host Namespaces (hostNetwork)",
             "CIS Docker Benchmark v1.7.0 5.10: the host's network namespace is not shared",
@@ -1393,6 +1398,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.namespaces has a uts namespace that is new, or joined by a path that is not the host's own.",
         why: "Sharing the host's UTS namespace lets a container with CAP_SYS_ADMIN change the host's hostname and domain name.",
+        closes: "the host's hostname and domain name",
         references: &[
             "CIS Docker Benchmark v1.7.0 5.21: the host's UTS namespace is not shared",
             NIST,
@@ -1411,6 +1417,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.namespaces has a cgroup namespace that is new, or joined by a path that is not the host's own.",
         why: "Without one, /proc/self/cgroup shows the host's cgroup hierarchy, telling the workload where it runs and what runs beside it.",
+        closes: "the view of the host's cgroup tree",
         references: &[NIST],
         fix: "add {\"type\": \"cgroup\"} to linux.namespaces",
         field: "linux.namespaces",
@@ -1426,6 +1433,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.namespaces has a new user namespace, and neither linux.uidMappings nor linux.gidMappings maps any id to host id 0.",
         why: "In a user namespace, root and every capability of the container are an unprivileged id on the host: a process that escapes the other layers still cannot act as host root.",
+        closes: "host root: the container's root and capabilities acting as host uid 0",
         references: &[
             "CIS Docker Benchmark v1.7.0 5.31: the host's user namespace is not shared",
             NIST,
@@ -1444,6 +1452,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Process,
         checks: "Every capability in process.capabilities (bounding, effective, permitted, inheritable, ambient) is in the rule's `allowed` list. Hardening drops the others from every set.",
         why: "Capabilities such as CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_MODULE or CAP_NET_RAW are the usual first step of a container escape; the baseline list is what ordinary workloads need.",
+        closes: "kernel privileges beyond the allowed list (CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_NET_RAW, ...)",
         references: &[
             "Kubernetes Pod Security Standards, baseline: Capabilities; restricted: Capabilities (drop ALL, add only NET_BIND_SERVICE)",
             "CIS Docker Benchmark v1.7.0 5.4: Linux kernel capabilities are restricted; 5.5: privileged containers are not used; 5.23: exec is not used with privileges",
@@ -1463,6 +1472,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.seccomp is present and its verdict, computed from defaultAction and the rules as palisade compiles them (an unknown name matches nothing; a rule with argument conditions lets some calls through; SCMP_ACT_LOG, SCMP_ACT_TRACE and SCMP_ACT_NOTIFY let calls run), denies every syscall of the rule's `syscalls` list: those every runtime's default filter denies. Hardening adds palisade's default filter when linux.seccomp is absent.",
         why: "Without a filter every syscall of the kernel is reachable; most kernel exploits used in container escapes go through syscalls ordinary workloads never make.",
+        closes: "the syscalls every runtime's default filter denies (module loading, kexec, BPF, keyrings, userfaultfd, ...), however the filter spells its rules",
         references: &[
             "Kubernetes Pod Security Standards, baseline: Seccomp (must not be Unconfined)",
             "CIS Docker Benchmark v1.7.0 5.22: the default seccomp profile is not disabled",
@@ -1482,6 +1492,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.seccomp.defaultAction is SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD or SCMP_ACT_TRAP. Hardening adds palisade's default filter when linux.seccomp is absent.",
         why: "A deny-list filter lets through every syscall it forgot, including those added to the kernel after it was written; an allow-list does not.",
+        closes: "every syscall the filter does not name, including those newer than it",
         references: &[
             "Kubernetes Pod Security Standards, restricted: Seccomp (RuntimeDefault or Localhost)",
             "CIS Docker Benchmark v1.7.0 5.22: the default seccomp profile is not disabled",
@@ -1501,6 +1512,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.seccomp denies by default and no SCMP_ACT_ALLOW or SCMP_ACT_LOG rule names a syscall of the rule's `syscalls` list (whatever its argument conditions).",
         why: "io_uring, userfaultfd, bpf, perf_event_open, keyrings, module loading, kexec, namespace creation and the mount family are the kernel surface behind most container escapes and rarely needed by a workload.",
+        closes: "the namespace, mount, io_uring, keyring, BPF and ptrace syscalls behind known escapes, and clone with CLONE_NEW* flags",
         references: &[NIST, "NIST SP 800-190 §4.5.1 (large attack surface)"],
         fix: "remove those syscalls from the filter's allow rules (palisade's profiles/seccomp/default.json denies them all)",
         field: "linux.seccomp",
@@ -1516,6 +1528,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.maskedPaths covers every path of the rule's `masked` list and linux.readonlyPaths (or maskedPaths) every path of `readonly` (a listed ancestor covers its descendants). Hardening adds the missing entries.",
         why: "/proc/kcore, /proc/keys, /proc/sysrq-trigger and their kind expose kernel memory and state or act on the whole host; the container's own /proc must hide them (the PSS procMount Default).",
+        closes: "kernel memory, keys and host controls under /proc and /sys in the container's own /proc",
         references: &[
             "Kubernetes Pod Security Standards, baseline: /proc Mount Type (procMount Default)",
             NIST,
@@ -1534,6 +1547,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "Every key of linux.sysctl is in the rule's `allowed` list (the Pod Security Standards' safe set by default).",
         why: "Other namespaced sysctls change kernel behaviour in ways that can weaken isolation or exhaust host resources (for example kernel.msgmax or net.core settings).",
+        closes: "namespaced kernel settings outside the safe set",
         references: &["Kubernetes Pod Security Standards, baseline: Sysctls", NIST],
         fix: "remove the listed keys from linux.sysctl",
         field: "linux.sysctl",
@@ -1549,6 +1563,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`; no writable bind (or recursive bind made `ro` without `rro`) is at, beneath or above a path of `writable` or the runtime's own directory. With `only_allow`, every bind source lies in the bundle or beneath an `allow` entry. Every directory an overlay names (lowerdir, upperdir, workdir) lies in the bundle or beneath an `allow` entry. Sources at or beneath an `allow` entry are not checked further.",
         why: "A bind of the host's /, /etc, /proc, /sys, /dev or a container engine's socket or state hands the container the host: it can rewrite host files, load host credentials, or start a privileged container through the engine.",
+        closes: "host files: sensitive paths and engine sockets by bind, what the host executes by writable bind, host directories as overlay layers, a host directory as the root filesystem",
         references: &[
             "Kubernetes Pod Security Standards, baseline: HostPath Volumes",
             "CIS Docker Benchmark v1.7.0 5.6: sensitive host system directories are not mounted; 5.32: the Docker socket is not mounted inside any containers",
@@ -1568,6 +1583,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.devices creates only the default devices (null, zero, full, random, urandom, tty, console, ptmx, pty slaves) and those in `allowed` (\"c MAJOR:MINOR\", * for any minor); linux.resources.devices starts by denying every device and then allows read or write only to such devices; no devtmpfs is mounted. Hardening adds the initial deny-all.",
         why: "A device node of the host's disks, memory or kernel interfaces gives raw access beneath every other layer; without the device cgroup's deny-all, any node the container can mknod is usable.",
+        closes: "host device nodes (disks, memory, kernel interfaces), as the device cgroup grants them on v1 and v2",
         references: &[
             "Kubernetes Pod Security Standards, baseline: Privileged Containers",
             "CIS Docker Benchmark v1.7.0 5.18: host devices are not directly exposed to containers",
@@ -1587,6 +1603,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "Every mount that is not a bind makes a filesystem of an allowed type at its place: proc at /proc, sysfs at /sys, devpts at /dev/pts, mqueue at /dev/mqueue, cgroup and cgroup2 at /sys/fs/cgroup; tmpfs, ramfs and overlay anywhere (overlay layers are checked by host-mounts). No other type (debugfs, tracefs, bpf, securityfs, configfs, devtmpfs, hugetlbfs, efivarfs, pstore, binfmt_misc, fusectl, a disk filesystem), and no remount option.",
         why: "The masked and read-only paths and the /sys rules apply at the standard places only: a second proc at /p hands the container a writable /proc/sys (core_pattern runs a program on the host), a cgroup view elsewhere lets it rewrite its own limits (and on v1 reach release_agent), kernel filesystems expose kernel interfaces, and a disk filesystem is the host's storage.",
+        closes: "kernel filesystems and host storage: a second, unmasked /proc; cgroup files outside /sys/fs/cgroup; debugfs, bpf, securityfs and the like; disks",
         references: &[
             "Kubernetes Pod Security Standards, restricted: Volume Types (an allowlist); baseline: /proc Mount Type",
             "CIS Docker Benchmark v1.7.0 5.5: privileged containers are not used",
@@ -1606,6 +1623,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "Every mount at or beneath /sys (sysfs, cgroup, binds) has the ro (or rro) option. Hardening adds ro.",
         why: "A writable /sys changes host kernel and device settings (uevent helpers, device power, cgroup files of the host) from inside the container.",
+        closes: "writable kernel and device settings under /sys and in cgroup views",
         references: &[
             "Kubernetes Pod Security Standards, baseline: Privileged Containers",
             "CIS Docker Benchmark v1.7.0 5.5: privileged containers are not used",
@@ -1625,6 +1643,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "No mount has the shared or rshared option and linux.rootfsPropagation is not shared or rshared.",
         why: "With shared propagation, mounts made inside the container appear on the host (and the reverse), so a container can place mounts over host paths.",
+        closes: "mounts crossing between the container and the host",
         references: &[
             "CIS Docker Benchmark v1.7.0 5.20: the mount propagation mode is not set to shared",
             NIST,
@@ -1643,6 +1662,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "Every prestart, createRuntime, poststart and poststop hook's path is, as spelled (no symlink step, no `..`), a program of the rule's `allowed` list, which the operator extends with `hooks` in config.toml; a /proc/PID/exe path (Docker's prestart hook) counts when that process runs an allowed program, for prestart and createRuntime only. No createContainer or startContainer hook (they run an image's program). No hook sets LD_* or GCONV_PATH. Under profiles without this rule, every hook is recorded in the audit record.",
         why: "A hook is a program the runtime runs on the host, as root, outside every layer of the container: a config that may name any program and arguments runs any command on the host.",
+        closes: "host programs that the config names, run as root outside the container",
         references: &[
             "runtime-spec config.md#posix-platform-hooks",
             "NIST SP 800-190 §4.4.3 (insecure container runtime configurations)",
@@ -1661,6 +1681,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Process,
         checks: "process.apparmorProfile is not \"unconfined\" and process.selinuxLabel does not name the spc_t or unconfined_t type (either may be unset).",
         why: "An explicitly unconfined label turns off the mandatory access control the host relies on for containers.",
+        closes: "the host's mandatory access control, turned off by label",
         references: &[
             "Kubernetes Pod Security Standards, baseline: AppArmor; SELinux",
             "CIS Docker Benchmark v1.7.0 5.2: an AppArmor profile is enabled; 5.3: SELinux security options are set",
@@ -1680,6 +1701,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Process,
         checks: "process.user.uid is not 0, or a new user namespace maps it to a host uid other than 0.",
         why: "Root in the container is root on the host's files and kernel objects the other layers miss; most escapes need it.",
+        closes: "a process that is host uid 0 (directly, or through a user namespace's map)",
         references: &[
             "Kubernetes Pod Security Standards, restricted: Running as Non-root; Running as Non-root user",
             "CIS Docker Benchmark v1.7.0 5.24: exec is not used with the root user",
@@ -1699,6 +1721,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Process,
         checks: "process.noNewPrivileges is true. Hardening sets it.",
         why: "Without no_new_privs a setuid binary or a file capability in the image raises the process's privilege at exec.",
+        closes: "privilege gained at exec through setuid binaries and file capabilities",
         references: &[
             "Kubernetes Pod Security Standards, restricted: Privilege Escalation (allowPrivilegeEscalation false)",
             "CIS Docker Benchmark v1.7.0 5.26: the container is restricted from acquiring additional privileges",
@@ -1718,6 +1741,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "root.readonly is true.",
         why: "A read-only root keeps an attacker from altering the container's binaries and libraries, and makes writable places explicit mounts.",
+        closes: "changes to the image's binaries and libraries, including through a writable bind of the root filesystem",
         references: &[
             "CIS Docker Benchmark v1.7.0 5.13: the container's root filesystem is mounted as read only",
             "NIST SP 800-190 §4.4.4 (app vulnerabilities)",
@@ -1736,6 +1760,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.resources.memory.limit is set above 0 (and at most `max` bytes when max is above 0).",
         why: "An unlimited container can exhaust the host's memory and trigger the OOM killer on other workloads.",
+        closes: "the host's memory (a limit lifted through linux.resources.unified counts as none)",
         references: &[
             "CIS Docker Benchmark v1.7.0 5.11: the memory usage for containers is limited",
             NIST,
@@ -1754,6 +1779,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "linux.resources.pids.limit is set above 0 (and at most `max` when max is above 0).",
         why: "Without a pids limit a fork bomb in one container exhausts the host's process table.",
+        closes: "the host's process table (a limit lifted through linux.resources.unified counts as none)",
         references: &[
             "CIS Docker Benchmark v1.7.0 5.29: the PIDs cgroup limit is used",
             NIST,
@@ -1772,6 +1798,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "process.landlock (or the run.oci.landlock annotation) handles every filesystem right of the rule's `access` list, and grants them only at or beneath mounts that are not read-only (or anywhere when the root is writable). Hardening adds such a ruleset when the config has none and noNewPrivileges is true.",
         why: "Landlock is enforced by the kernel on every path lookup: even a process that gets past the mount layout (a leaked descriptor, a /proc magic link, a racing mount) cannot write outside the places the container declared writable.",
+        closes: "writes outside the writable mounts by any path (a leaked descriptor, a magic link, a racing mount)",
         references: &[
             "NIST SP 800-190 §4.5.5 (host file system tampering)",
             NIST,
@@ -1790,6 +1817,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "process.landlock handles bind_tcp and connect_tcp (Landlock ABI 4), so only the ports of its networkPort rules are usable.",
         why: "A compromised workload that cannot open TCP connections cannot reach internal services or exfiltrate data over TCP, whatever the network namespace allows.",
+        closes: "TCP bind and connect to ports the ruleset does not name",
         references: &["NIST SP 800-190 §4.4.2 (unbounded network access from containers)"],
         fix: "add \"bind_tcp\" and \"connect_tcp\" to process.landlock.handledAccess.handledAccessNetwork, with networkPort rules for the ports the workload needs",
         field: "process",
@@ -1805,6 +1833,7 @@ pub static RULES: &[Rule] = &[
         scope: Scope::Container,
         checks: "Every bind, tmpfs or ramfs mount that is not read-only has the noexec option.",
         why: "Where the container can write and execute, an attacker can drop and run a tool; noexec on every writable place means only the image's own (read-only) binaries run.",
+        closes: "running files the container wrote",
         references: &["NIST SP 800-190 §4.4.4 (app vulnerabilities)", NIST],
         fix: "add \"noexec\" to the options of the writable mounts",
         field: "mounts",

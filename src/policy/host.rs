@@ -67,9 +67,21 @@ impl Host for RealHost {
         crate::spec::host_ns_identities(kind)
     }
 
+    /// The runtime runs from a sealed copy of itself (sanitize, CVE-2019-5736), whose path
+    /// says nothing of where the binary lives: that is found from argv[0], as the manager
+    /// invoked it (an absolute path, or a name looked up in PATH).
     fn runtime_dir(&self) -> Option<PathBuf> {
-        let exe = std::env::current_exe().ok()?;
-        Some(self.canonical(exe.parent()?))
+        let argv0 = PathBuf::from(std::env::args_os().next()?);
+        let exe = if argv0.components().count() > 1 {
+            argv0
+        } else {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|d| d.join(&argv0))
+                .find(|p| p.is_file())?
+        };
+        let dir = self.canonical(&std::path::absolute(exe).ok()?.parent()?.to_path_buf());
+        // Never the whole root: that would be a mistake in finding it, not a place to keep.
+        (dir != Path::new("/")).then_some(dir)
     }
 
     fn state_root(&self) -> Option<PathBuf> {

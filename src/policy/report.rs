@@ -275,6 +275,7 @@ pub fn reference() -> String {
         );
         let _ = writeln!(out, "- Checks: {}", r.checks);
         let _ = writeln!(out, "- Why: {}", r.why);
+        let _ = writeln!(out, "- Closes: {}", r.closes);
         let _ = writeln!(out, "- Fix: {}", r.fix);
         let _ = writeln!(
             out,
