@@ -79,7 +79,7 @@ impl Host for RealHost {
                 .map(|d| d.join(&argv0))
                 .find(|p| p.is_file())?
         };
-        let dir = self.canonical(&std::path::absolute(exe).ok()?.parent()?.to_path_buf());
+        let dir = self.canonical(std::path::absolute(exe).ok()?.parent()?);
         // Never the whole root: that would be a mistake in finding it, not a place to keep.
         (dir != Path::new("/")).then_some(dir)
     }
