@@ -73,22 +73,14 @@ pub fn applied(plan: &Plan, landlock: Option<&str>) -> Value {
 }
 
 fn hooks(plan: &Plan) -> Value {
-    let h = &plan.hooks;
-    let mut out = vec![];
-    for (kind, list) in [
-        ("prestart", &h.prestart),
-        ("createRuntime", &h.create_runtime),
-        ("createContainer", &h.create_container),
-        ("startContainer", &h.start_container),
-        ("poststart", &h.poststart),
-        ("poststop", &h.poststop),
-    ] {
-        out.extend(
+    plan.hooks
+        .by_kind()
+        .iter()
+        .flat_map(|(kind, list)| {
             list.iter()
-                .map(|k| json!({"kind": kind, "path": k.path, "args": k.args})),
-        );
-    }
-    Value::Array(out)
+                .map(move |h| json!({"kind": kind, "path": h.path, "args": h.args}))
+        })
+        .collect()
 }
 
 /// One record: `outcome` is what happened after the decision ("created", "failed: ...",

@@ -327,17 +327,8 @@ fn mount<'a>(plan: &Plan, index: usize, m: &'a Mount, host: &dyn Host) -> MountR
 }
 
 fn hooks<'a>(plan: &'a Plan, host: &dyn Host) -> Vec<HookReach<'a>> {
-    let h = &plan.hooks;
-    let lists: [(&'static str, &'a [Hook]); 6] = [
-        ("prestart", &h.prestart),
-        ("createRuntime", &h.create_runtime),
-        ("createContainer", &h.create_container),
-        ("startContainer", &h.start_container),
-        ("poststart", &h.poststart),
-        ("poststop", &h.poststop),
-    ];
     let mut out = vec![];
-    for (kind, list) in lists {
+    for (kind, list) in plan.hooks.by_kind() {
         for (index, hook) in list.iter().enumerate() {
             out.push(HookReach {
                 kind,
@@ -351,7 +342,7 @@ fn hooks<'a>(plan: &'a Plan, host: &dyn Host) -> Vec<HookReach<'a>> {
     out
 }
 
-/// /proc/PID/exe, /proc/self/exe and /proc/thread-self/exe.
+/// /proc/PID/exe and /proc/self/exe.
 fn proc_exe(p: &Path) -> bool {
     let c: Vec<_> = p.components().collect();
     c.len() == 4

@@ -194,6 +194,20 @@ pub struct Hooks {
     pub poststop: Vec<Hook>,
 }
 
+impl Hooks {
+    /// Every list with its runtime-spec name, in the order the lifecycle runs them.
+    pub fn by_kind(&self) -> [(&'static str, &[Hook]); 6] {
+        [
+            ("prestart", &self.prestart),
+            ("createRuntime", &self.create_runtime),
+            ("createContainer", &self.create_container),
+            ("startContainer", &self.start_container),
+            ("poststart", &self.poststart),
+            ("poststop", &self.poststop),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CapSets {
     pub bounding: Vec<caps::Capability>,

@@ -580,15 +580,7 @@ fn forbidden(plan: &Plan, name: &str) -> Vec<String> {
         {
             out.push("uid 0 in a joined user namespace".into());
         }
-        let h = &plan.hooks;
-        for list in [
-            &h.prestart,
-            &h.create_runtime,
-            &h.create_container,
-            &h.start_container,
-            &h.poststart,
-            &h.poststop,
-        ] {
+        for (_, list) in plan.hooks.by_kind() {
             for hook in list {
                 out.push(format!("hook {}", hook.path.display()));
             }
@@ -886,4 +878,44 @@ impl Gen {
             }
         }
     }
+}
+
+/// Docker's prestart hook is `/proc/<dockerd pid>/exe libnetwork-setkey ...`: allowed
+/// under restricted when the operator lists the program that process runs, for the hooks
+/// that run during create only; spelled any other way, or for a poststop hook, refused.
+#[test]
+fn a_hook_through_a_process_exe_is_judged_by_its_program() {
+    let me = std::fs::canonicalize("/proc/self/exe").unwrap();
+    let mut p = Profile::builtin("restricted").unwrap();
+    p.allow_hooks(&[me.display().to_string()]);
+    let base = compliant(&p);
+    let hook = |kind: &str, path: &str| {
+        let mut doc = base.clone();
+        doc["hooks"] = json!({ kind: [{"path": path, "args": ["libnetwork-setkey", "x"]}] });
+        let plan = planner(&doc).unwrap();
+        policy::evaluate(&plan, &p, &RealHost, Scope::Container)
+            .into_iter()
+            .filter(|v| v.rule.id == "hooks")
+            .flat_map(|v| v.details)
+            .collect::<Vec<_>>()
+    };
+    let pid = format!("/proc/{}/exe", std::process::id());
+    assert_eq!(hook("prestart", &pid), Vec::<String>::new());
+    assert_eq!(hook("createRuntime", &pid), Vec::<String>::new());
+    assert_eq!(
+        hook("prestart", &me.display().to_string()),
+        Vec::<String>::new()
+    );
+    assert_eq!(hook("poststop", &pid).len(), 1);
+    assert_eq!(hook("prestart", "/proc/1/exe").len(), 1);
+    // The listed program, reached through a `..` step: refused (the step could lead
+    // elsewhere by the time the hook runs).
+    let dir = me.parent().unwrap();
+    let dotted = format!(
+        "{}/../{}/{}",
+        dir.display(),
+        dir.file_name().unwrap().to_string_lossy(),
+        me.file_name().unwrap().to_string_lossy()
+    );
+    assert_eq!(hook("poststart", &dotted).len(), 1);
 }
