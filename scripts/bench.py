@@ -39,6 +39,8 @@ def pct(xs, p):
 
 
 class Runtime:
+    ids = 0
+
     def __init__(self, label, binary, work, env=None):
         self.label = label
         self.binary = binary
@@ -46,7 +48,6 @@ class Runtime:
         self.env = dict(os.environ, **(env or {}))
         self.failures = 0
         self.errors = []
-        self.seq = 0
         # CPU seconds (user + system) of the last call and every process it waited for.
         self.last_cpu = 0.0
 
@@ -54,8 +55,10 @@ class Runtime:
         return [self.binary, "--root", self.root, *args]
 
     def new_id(self, row):
-        self.seq += 1
-        return f"b{row}-{self.seq}"
+        # Unique across runtimes too: two palisade profiles share the default cgroup path
+        # /palisade/<id>, and a cgroup that holds another container's processes is refused.
+        Runtime.ids += 1
+        return f"b{row}-{Runtime.ids}"
 
 
 class Failure(Exception):
