@@ -309,3 +309,28 @@ fn a_deny_all_spelled_mmm_denies_every_device() {
     let control = run("unconfined", serde_json::json!([]));
     assert!(control.contains("WROTE"), "{control}");
 }
+
+/// A `cgroupsPath` naming a cgroup that already exists with cgroups beneath it (a parent,
+/// as system.slice is) is refused: its limits and device rules would bind everything below
+/// it, and the kill of a failed create or of delete would reach their processes. Nothing
+/// is left, and the cgroups that were there stay as they were.
+#[test]
+fn a_cgroup_with_cgroups_beneath_it_is_refused() {
+    let parent = format!("palisade-it-parent-{}", std::process::id());
+    let base = if cgroup_v2() {
+        "/sys/fs/cgroup".to_owned()
+    } else {
+        "/sys/fs/cgroup/memory".to_owned()
+    };
+    let child = std::path::Path::new(&base).join(&parent).join("child");
+    std::fs::create_dir_all(&child).unwrap();
+    let mut b = Bundle::new("cg-parent");
+    b.config["linux"]["cgroupsPath"] = format!("/{parent}").into();
+    let o = b.palisade(&["create", &b.id]);
+    let err = stderr(&o);
+    let _ = std::fs::remove_dir(&child);
+    let _ = std::fs::remove_dir(child.parent().unwrap());
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("has cgroups beneath it"), "{err}");
+    b.assert_nothing_left();
+}

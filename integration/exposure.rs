@@ -77,6 +77,39 @@ const HOSTILE: &[Edit] = &[
         },
     ),
     (
+        "a recursive bind of the root filesystem (its proc, unmasked)",
+        "carrying the container's own mounts",
+        |b| {
+            push_mount(
+                b,
+                json!({"destination": "/rw", "type": "bind", "source": "rootfs", "options": ["rbind"]}),
+            )
+        },
+    ),
+    (
+        "a recursive bind of the bundle",
+        "carrying the container's own mounts",
+        |b| {
+            let dir = b.path().to_path_buf();
+            push_mount(
+                b,
+                json!({"destination": "/b", "type": "bind", "source": dir, "options": ["rbind", "ro"]}),
+            )
+        },
+    ),
+    (
+        "overlay options longer than mount(2) reads",
+        "4095 bytes",
+        |b| {
+            let pad = vec!["index=off"; 500].join(",");
+            push_mount(
+                b,
+                json!({"destination": "/o", "type": "overlay", "source": "overlay",
+                       "options": [pad, "lowerdir=/etc"]}),
+            )
+        },
+    ),
+    (
         "an allow-everything seccomp filter",
         "[seccomp-enabled]",
         |b| {
@@ -115,13 +148,14 @@ fn a_bind_source_redirected_after_the_check_is_refused() {
     b.assert_nothing_left();
 
     // There when checked (a directory of the image), the host's / when mounted: the
-    // mount step refuses it, and create leaves nothing.
+    // mount step refuses it, and create leaves nothing. (Recursive, the policy would
+    // already refuse it: it would carry the container's own proc.)
     let mut b = Bundle::new("exp-pin-moved");
     operator(&mut b, "baseline", "");
     std::fs::create_dir_all(b.rootfs().join("proc/self/root")).unwrap();
     push_mount(
         &mut b,
-        json!({"destination": "/h", "type": "bind", "source": "rootfs/proc/self/root", "options": ["rbind", "ro"]}),
+        json!({"destination": "/h", "type": "bind", "source": "rootfs/proc/self/root", "options": ["bind", "ro"]}),
     );
     let o = b.palisade(&["create", &b.id]);
     assert!(!o.status.success(), "the redirected bind was made");

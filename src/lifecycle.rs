@@ -308,15 +308,30 @@ fn create_planned(
         // A cgroup that already holds processes is someone else's (a host service's, or
         // another container's): the limits, the device rules, the freezer and the kill of
         // a failed create or of delete would all act on them. runc 1.2 refuses it too.
+        // One that existed with cgroups beneath it is a parent of others (system.slice): its
+        // limits and device rules would bind all of them.
         if made.is_ok() {
-            if let Some(pid) = cgroup.pids().first() {
+            let shared = match cgroup.pids().first() {
+                Some(pid) => Some(format!("holds processes (pid {pid})")),
+                None => cgroup
+                    .dirs
+                    .iter()
+                    .filter(|d| !cgroup.created.contains(d))
+                    .find(|d| {
+                        fs::read_dir(d).is_ok_and(|mut r| {
+                            r.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir())))
+                        })
+                    })
+                    .map(|d| format!("has cgroups beneath it ({})", d.display())),
+            };
+            if let Some(why) = shared {
                 for dir in cgroup.created.iter().rev() {
                     let _ = fs::remove_dir(dir);
                 }
                 return Err(step_err(
                     "cgroup",
                     format!(
-                        "{} already holds processes (pid {pid}): a container's cgroup must be its own (linux.cgroupsPath)",
+                        "{} already {why}: a container's cgroup must be its own (linux.cgroupsPath)",
                         cgroup.dirs.first().map(|d| d.display().to_string()).unwrap_or_default()
                     ),
                 ));
@@ -759,7 +774,12 @@ fn exec_process(doc: &mut serde_json::Value, p: ExecProcess) -> Result<(), Error
             let own = doc["process"]
                 .get("landlock")
                 .filter(|l| !l.is_null())
-                .cloned();
+                .cloned()
+                .or_else(|| {
+                    doc["annotations"][crate::spec::landlock::ANNOTATION]
+                        .as_str()
+                        .and_then(|t| serde_json::from_str(t).ok())
+                });
             match (value.get("landlock").filter(|l| !l.is_null()), own) {
                 (None, Some(l)) => {
                     value["landlock"] = l;

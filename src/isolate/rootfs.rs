@@ -53,6 +53,18 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup, idmapped: &Idmapped) -> io::Result<
     }
     let root = resolve::open_root(&plan.rootfs)
         .map_err(ctx(format!("open rootfs {}", plan.rootfs.display())))?;
+    if let Some(pin) = &plan.rootfs_pin {
+        let st = nix::sys::stat::fstat(root.as_raw_fd()).map_err(io::Error::from)?;
+        if (st.st_dev, st.st_ino) != pin.id {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "rootfs {} is no longer the directory the config was checked with",
+                    plan.rootfs.display()
+                ),
+            ));
+        }
+    }
 
     let mut has_dev_bind = false;
     let mut has_devpts = false;

@@ -238,4 +238,11 @@ mod tests {
         fs::write(&entry, b"palisade-seccomp-bpf v1\n{}\nxyz").unwrap();
         assert!(load(&entry, &filter()).is_none());
     }
+
+    /// The policy keeps every container away from the cache (host-mounts): it must lie
+    /// where the policy looks.
+    #[test]
+    fn the_cache_is_where_the_policy_protects() {
+        assert!(std::path::Path::new(DIR).starts_with(crate::spec::RUNTIME_CACHE));
+    }
 }

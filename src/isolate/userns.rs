@@ -76,8 +76,9 @@ pub fn idmapped(plan: &Plan) -> io::Result<Idmapped> {
             let userns = userns_for(&plan.uid_mappings, &plan.gid_mappings)?;
             let mut o = mounts::MountOptions::parse(&["rbind".into()]);
             o.ridmap = true;
-            let tree =
-                mounts::detached_bind(&plan.rootfs, &o, Some(userns.as_fd())).map_err(|e| {
+            let tree = mounts::detached_bind(&plan.rootfs, &o, Some(userns.as_fd()))
+                .and_then(|t| t.verify(&plan.rootfs, plan.rootfs_pin.as_ref()).map(|()| t))
+                .map_err(|e| {
                     io::Error::new(
                         e.kind(),
                         format!("idmapped rootfs {}: {e}", plan.rootfs.display()),

@@ -122,9 +122,9 @@ pub fn param_order(key: &str) -> Option<Order> {
 
 /// Whether list entry `a` is covered by `b`: the same (capabilities with or without
 /// CAP_), or for paths, `a` at or beneath `b`.
-fn entry_within(a: &str, b: &str) -> bool {
+fn entry_within(id: &str, a: &str, b: &str) -> bool {
     a == b
-        || cap_name(a) == cap_name(b)
+        || (id == "capabilities" && cap_name(a) == cap_name(b))
         || (a.starts_with('/')
             && b.starts_with('/')
             && beneath(&clean(Path::new(a)), &clean(Path::new(b))))
@@ -142,19 +142,18 @@ pub fn looser(id: &str, key: &str, ours: &toml::Value, theirs: &toml::Value) -> 
             })
             .unwrap_or_default()
     };
-    let _ = id;
     match param_order(key) {
         Some(Order::Allows) => {
             let floor = list(theirs);
             list(ours)
                 .iter()
-                .any(|a| !floor.iter().any(|b| entry_within(a, b)))
+                .any(|a| !floor.iter().any(|b| entry_within(id, a, b)))
         }
         Some(Order::Denies) => {
             let mine = list(ours);
             list(theirs)
                 .iter()
-                .any(|b| !mine.iter().any(|a| entry_within(b, a)))
+                .any(|b| !mine.iter().any(|a| entry_within(id, b, a)))
         }
         Some(Order::Max) => {
             let (o, t) = (
@@ -514,7 +513,6 @@ const NOT_A_ROOTFS: &[&str] = &[
     "/boot",
     "/root",
     "/etc",
-    "/home",
     "/var/log",
     "/var/lib/dpkg",
     "/var/lib/apt",
@@ -586,8 +584,10 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
     let mut writable = canon(strings(p, "writable"));
     writable.extend(host.runtime_dir());
     let mut paths = canon(strings(p, "paths"));
-    // The runtime's own state: its files hold the hooks `delete` runs as root.
+    // The runtime's own state (its files hold the hooks `delete` runs as root) and its
+    // cache of compiled seccomp filters (loaded into every container).
     paths.extend(host.state_root());
+    paths.push(PathBuf::from(crate::spec::RUNTIME_CACHE));
     let (paths, roots, allow) = (
         paths,
         canon(strings(p, "roots")),
@@ -604,6 +604,8 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
     // The bundle holds the container's own files, unless it is the host's / or an
     // ancestor of what the lists protect.
     let bundle = Listed::new(&x.bundle);
+    let root_path = host.canonical(&x.plan.rootfs);
+    let root = Listed::new(&root_path);
     let bundle_ok = !paths.iter().chain(&writable).any(|s| s.beneath(&bundle));
     let mut out: Vec<String> = rootfs.into_iter().collect();
     for m in &x.mounts {
@@ -629,6 +631,19 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
                 }
                 continue;
             }
+            // A recursive bind of the root filesystem, or of what holds it, carries the
+            // container's own mounts made before it (its proc, sysfs, earlier binds) to a
+            // place where no mask applies, with attributes of its own (rrw).
+            let o = &m.mount.options;
+            let recursive = o.flags.contains(nix::mount::MsFlags::MS_REC) || o.ridmap;
+            if recursive && (l.beneath(&root) || root.beneath(&l)) {
+                out.push(format!(
+                    "{} binds {} of the root filesystem recursively, carrying the container's own mounts (proc, sysfs, binds) past the masks and read-only rules",
+                    m.describe(),
+                    src.display()
+                ));
+                continue;
+            }
             if allowed {
                 continue;
             }
@@ -649,10 +664,17 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
             {
                 out.push(format!("{}, a container engine socket", shown()));
             } else if let Some(hit) = writable.iter().find(|w| {
-                // Per-container files beneath a root (a pod's volumes) are the container's.
+                // Per-container files beneath an innermost root (a pod's volumes under
+                // /var/lib/kubelet/pods) are the container's; the rest of /var/lib/kubelet
+                // is the kubelet's.
+                let innermost =
+                    |r: &&Listed| !roots.iter().any(|o| o.path != r.path && o.beneath(r));
                 writable_tree
                     && (l.beneath(w) || w.beneath(&l))
-                    && !roots.iter().any(|r| l.beneath(r) && l.path != r.path)
+                    && !roots
+                        .iter()
+                        .filter(innermost)
+                        .any(|r| l.beneath(r) && l.path != r.path)
             }) {
                 out.push(format!(
                     "{} writable{}, so the container can change {}, which the host executes or trusts",
@@ -1308,6 +1330,21 @@ fn user_namespace(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
             ));
         }
     }
+    // An idmapped mount writes files as the host ids it maps to: host root's, setuid-root
+    // binaries included, where it maps an id to host 0.
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let Some(idm) = &m.idmap else { continue };
+        for (field, maps) in [("uidMappings", &idm.uid), ("gidMappings", &idm.gid)] {
+            if maps
+                .iter()
+                .any(|m| m.host == 0 || m.host.checked_add(m.size).is_none())
+            {
+                out.push(format!(
+                    "mounts[{i}] is idmapped with {field} to host id 0: files it writes are host root's"
+                ));
+            }
+        }
+    }
     out
 }
 
@@ -1571,7 +1608,7 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "remove the bind mount, or mount only the specific non-sensitive directory the workload needs",
         field: "mounts",
-        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/containerd/containerd.sock\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/var/lib/docker\", \"/var/lib/containers\", \"/run/palisade\", \"/run/runc\", \"/var/lib/kubelet/pki\", \"/run/containerd/s\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/runc\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containers\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\"]\nallow = []\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\", \"/home\"]\nonly_allow = false\n",
+        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/docker\", \"/run/containerd/containerd.sock\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/s\", \"/run/containerd/runc\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/run/palisade\", \"/run/runc\", \"/run/k3s\", \"/run/libvirt\", \"/run/snapd.socket\", \"/run/snapd-snap.socket\", \"/run/user/0\", \"/var/snap/lxd\", \"/var/lib/kubelet/pki\", \"/var/lib/kubelet/config.yaml\", \"/var/lib/kubelet/kubeconfig\", \"/var/lib/kubelet/device-plugins\", \"/var/lib/kubelet/plugins\", \"/var/lib/kubelet/plugins_registry\", \"/var/lib/kubelet/pod-resources\", \"/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs\", \"/var/lib/containerd/io.containerd.content.v1.content\", \"/var/lib/containerd/io.containerd.metadata.v1.bolt\", \"/var/lib/docker/overlay2\", \"/var/lib/docker/image\", \"/var/lib/docker/containerd\", \"/var/lib/docker/network\", \"/var/lib/docker/plugins\", \"/var/lib/docker/swarm\", \"/var/lib/docker/buildkit\", \"/var/lib/containers/storage/overlay\", \"/var/lib/containers/storage/overlay-images\", \"/var/lib/containers/storage/overlay-layers\", \"/var/lib/containers/storage/libpod\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/kubelet/pods\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containerd/io.containerd.runtime.v2.task\", \"/run/containers\", \"/var/lib/docker\", \"/var/lib/docker/containers\", \"/var/lib/docker/volumes\", \"/var/lib/containers\", \"/var/lib/containers/storage\", \"/var/lib/containers/storage/overlay-containers\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\", \"snapd.socket\", \"libvirt-sock\"]\nallow = []\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\"]\nonly_allow = false\n",
         check: host_mounts,
         remedy: None,
         fill: None,

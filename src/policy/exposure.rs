@@ -251,8 +251,11 @@ fn namespace(plan: &Plan, kind: NsKind, host: &dyn Host) -> NsReach {
     let Some(p) = &ns.path else {
         return NsReach::New;
     };
-    // The identity the plan recorded is the one the init checks when it joins.
-    let theirs = ns.identity.or_else(|| host.ns_id(p));
+    // The identity the plan recorded is the one the init checks when it joins; one read
+    // now would not be checked (spec::Namespace::identity).
+    let theirs = ns
+        .identity
+        .or_else(|| (!host.plan_pins_only()).then(|| host.ns_id(p)).flatten());
     let ours = host.host_ns(kind);
     match theirs {
         None => NsReach::Unknown(format!(
@@ -281,7 +284,11 @@ fn mount<'a>(plan: &Plan, index: usize, m: &'a Mount, host: &dyn Host) -> MountR
             // source that cannot be opened now cannot be judged: it may come to lead
             // anywhere (rootfs/proc/self/root, once proc is mounted there, is the host's /).
             let src = m.source.as_deref().unwrap_or(Path::new(""));
-            match m.source_pin.clone().or_else(|| host.pin(src)) {
+            let pin = m
+                .source_pin
+                .clone()
+                .or_else(|| (!host.plan_pins_only()).then(|| host.pin(src)).flatten());
+            match pin {
                 Some(pin) => host_paths.push(("bind", pin.path)),
                 None => {
                     unreadable = Some(format!(
@@ -330,12 +337,23 @@ fn hooks<'a>(plan: &'a Plan, host: &dyn Host) -> Vec<HookReach<'a>> {
     let mut out = vec![];
     for (kind, list) in plan.hooks.by_kind() {
         for (index, hook) in list.iter().enumerate() {
+            let via_process = proc_exe(&hook.path);
+            // A process's program as the kernel names it; after an upgrade in place the
+            // running binary is the old one, "(deleted)".
+            let program = via_process
+                .then(|| std::fs::read_link(&hook.path).ok())
+                .flatten()
+                .map(|p| {
+                    let s = p.to_string_lossy();
+                    PathBuf::from(s.strip_suffix(" (deleted)").unwrap_or(&s))
+                })
+                .unwrap_or_else(|| host.canonical(&hook.path));
             out.push(HookReach {
                 kind,
                 index,
                 hook,
-                program: host.canonical(&hook.path),
-                via_process: proc_exe(&hook.path),
+                program,
+                via_process,
             });
         }
     }

@@ -35,6 +35,12 @@ pub trait Host {
         None
     }
 
+    /// Whether only the identities and pins the plan recorded count (the real host: what
+    /// the policy judges must be what the init checks), rather than ones read now.
+    fn plan_pins_only(&self) -> bool {
+        false
+    }
+
     /// `path` as one host object (spec::Pin), None when it cannot be opened.
     fn pin(&self, path: &Path) -> Option<crate::spec::Pin> {
         Some(crate::spec::Pin {
@@ -79,13 +85,19 @@ impl Host for RealHost {
                 .map(|d| d.join(&argv0))
                 .find(|p| p.is_file())?
         };
-        let dir = self.canonical(std::path::absolute(exe).ok()?.parent()?);
+        // The binary itself resolved (a palisade-<profile> link leads to it).
+        let exe = self.canonical(&std::path::absolute(exe).ok()?);
+        let dir = exe.parent()?.to_path_buf();
         // Never the whole root: that would be a mistake in finding it, not a place to keep.
         (dir != Path::new("/")).then_some(dir)
     }
 
     fn state_root(&self) -> Option<PathBuf> {
         STATE_ROOT.get().map(|r| self.canonical(r))
+    }
+
+    fn plan_pins_only(&self) -> bool {
+        true
     }
 
     fn pin(&self, path: &Path) -> Option<crate::spec::Pin> {
@@ -109,6 +121,10 @@ impl Host for RealHost {
         let want = ns.identity.or_else(|| self.ns_id(path))?;
         let text = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).ok()?;
         if self.ns_id(path)? != want {
+            return None;
+        }
+        if text.trim().is_empty() {
+            // Not written yet: whatever its creator writes next is unknown.
             return None;
         }
         text.lines()

@@ -126,6 +126,10 @@ pub struct Namespace {
     pub identity: Option<(u64, u64)>,
 }
 
+/// Where the runtime keeps what it computes once for many containers (compiled seccomp
+/// filters): a host path no container may bind.
+pub const RUNTIME_CACHE: &str = "/run/palisade-cache";
+
 /// The (device, inode) of the namespace file at `path`, following every link (a /proc
 /// magic link, a bind-mounted nsfs file).
 pub fn ns_identity(path: &Path) -> Option<(u64, u64)> {
@@ -263,6 +267,9 @@ pub struct Plan {
     pub oci_version: String,
     pub bundle: PathBuf,
     pub rootfs: PathBuf,
+    /// The directory `rootfs` led to when planned: the rootfs step checks that the root it
+    /// opens is still that one (a path swapped since the check could lead to the host's /).
+    pub rootfs_pin: Option<Pin>,
     pub rootfs_readonly: bool,
     pub process: Process,
     pub hostname: Option<String>,
@@ -458,6 +465,14 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
             idmap,
             source_pin: None,
         };
+        // mount(2) reads at most a page of data, the last byte its NUL (fs/namespace.c,
+        // path_mount): longer options would be cut short where the policy cannot see.
+        if mount.options.data_string().len() > 4095 {
+            return Err(invalid(
+                field(i, ".options"),
+                "the filesystem options are longer than the 4095 bytes mount(2) reads",
+            ));
+        }
         if mount.idmap.is_some() && !mount.is_bind() {
             return Err(invalid(field(i, ""), "only bind mounts can be idmapped"));
         }
@@ -654,6 +669,7 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
     Ok(Plan {
         oci_version: spec.version().clone(),
         bundle: bundle.to_path_buf(),
+        rootfs_pin: Pin::of(&rootfs),
         rootfs,
         rootfs_readonly: root.readonly().unwrap_or(false),
         process,

@@ -221,6 +221,40 @@ const CASES: &[Case] = &[
             json!({"destination": "/o", "type": "overlay", "source": "overlay", "options": ["size=1,lowerdir=/usr", "ro"]}),
         );
     }),
+    (
+        "host-mounts",
+        "the compiled seccomp filters every container loads",
+        |d| {
+            mount(
+                d,
+                json!({"destination": "/c", "type": "bind", "source": "/run/palisade-cache/seccomp", "options": ["rbind", "ro"]}),
+            );
+        },
+    ),
+    ("host-mounts", "Docker's run directory", |d| {
+        mount(
+            d,
+            json!({"destination": "/d", "type": "bind", "source": "/run/docker", "options": ["rbind", "ro"]}),
+        );
+    }),
+    ("host-mounts", "every pod's volumes", |d| {
+        mount(
+            d,
+            json!({"destination": "/p", "type": "bind", "source": "/var/lib/kubelet/pods", "options": ["rbind", "ro"]}),
+        );
+    }),
+    (
+        "user-namespace",
+        "an idmapped bind writing as host root",
+        |d| {
+            mount(
+                d,
+                json!({"destination": "/x", "type": "bind", "source": "/nonexistent-bundle/x", "options": ["rbind", "ro", "noexec"],
+                   "uidMappings": [{"containerID": 0, "hostID": 0, "size": 1}],
+                   "gidMappings": [{"containerID": 0, "hostID": 0, "size": 1}]}),
+            );
+        },
+    ),
     ("host-mounts", "a writable bind of /usr/local", |d| {
         mount(
             d,
