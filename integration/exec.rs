@@ -167,9 +167,14 @@ fn exec_keeps_seccomp_and_landlock() {
     process["noNewPrivileges"] = false.into();
     process.as_object_mut().unwrap().remove("landlock");
     std::fs::write(&proc_json, process.to_string()).unwrap();
+    // "landlock": null is the field unset (runtime-spec): the same.
+    let null_json = b.path().join("process-null.json");
+    process["landlock"] = serde_json::Value::Null;
+    std::fs::write(&null_json, process.to_string()).unwrap();
     for args in [
         vec![b.id.as_str(), "sh", "-c", probe],
         vec!["--process", proc_json.to_str().unwrap(), &b.id],
+        vec!["--process", null_json.to_str().unwrap(), &b.id],
     ] {
         let (code, out, err) = exec(&b, &args);
         assert_eq!(code, 0, "{args:?}: {err}");
@@ -182,6 +187,18 @@ fn exec_keeps_seccomp_and_landlock() {
             "{args:?}: {out}"
         );
     }
+    // A ruleset of its own, other than the container's, would start the process outside
+    // the container's domain: refused.
+    let own_json = b.path().join("process-own.json");
+    process["landlock"] = serde_json::json!({
+        "handledAccess": {"handledAccessFS": ["make_reg"]},
+        "rules": {"pathBeneath": [{"allowedAccess": ["make_reg"], "paths": ["/"]}]}
+    });
+    process["noNewPrivileges"] = true.into();
+    std::fs::write(&own_json, process.to_string()).unwrap();
+    let (code, _, err) = exec(&b, &["--process", own_json.to_str().unwrap(), &b.id]);
+    assert_ne!(code, 0);
+    assert!(err.contains("differs from the container's"), "{err}");
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
 }
 
