@@ -504,14 +504,16 @@ fn sysctls(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
         .collect()
 }
 
-/// Places a root filesystem must not be in: what the host keeps its state, kernel views
-/// and devices in.
+/// Places a root filesystem must not be in: what the host keeps its state, kernel views,
+/// devices and users' files (shell start-up files, keys) in. A bundle for a container
+/// belongs elsewhere (/var/lib, /srv, /tmp).
 const NOT_A_ROOTFS: &[&str] = &[
     "/proc",
     "/sys",
     "/dev",
     "/boot",
     "/root",
+    "/home",
     "/etc",
     "/var/log",
     "/var/lib/dpkg",
