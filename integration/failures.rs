@@ -93,7 +93,7 @@ fn unknown_namespace_type() {
 fn failing_mount() {
     let mut b = Bundle::new("f-mount");
     b.config["mounts"].as_array_mut().unwrap().push(serde_json::json!({"destination": "/data", "type": "bind", "source": "/nonexistent/source", "options": ["rbind"]}));
-    create_fails(&b, &["init step rootfs", "/data", "/nonexistent/source"]);
+    create_fails(&b, &["binds: mount /data", "/nonexistent/source"]);
 }
 
 #[test]

@@ -364,7 +364,8 @@ fn create_planned(
         .into();
 
     // Idmapping needs host privilege: the runtime makes those binds, the init moves them.
-    let idmapped = userns::idmapped(plan).map_err(|e| step_err("userns", e))?;
+    // The binds (idmapped or not) are made here, before the init exists (isolate::userns).
+    let idmapped = userns::idmapped(plan).map_err(|e| step_err("binds", e))?;
     // A systemd scope exists only once the init does: then the runtime joins it by pid.
     let entry = match cgroup.systemd_unit {
         None => Some(cgroup.entry()?),

@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use super::mounts::{self, BindTree};
+use crate::spec::MountKind;
 use crate::spec::{IdMap, Plan};
 use crate::sys;
 
@@ -43,13 +44,14 @@ pub fn helper(uid: &[IdMap], gid: &[IdMap]) -> io::Result<OwnedFd> {
     Ok(std::fs::File::open(format!("/proc/{pid}/ns/user"))?.into())
 }
 
-/// The idmapped binds the runtime makes before the init exists.
+/// The binds the runtime makes before the init exists: every bind of the config, idmapped
+/// or not, as a detached tree the init attaches.
 #[derive(Default)]
 pub struct Idmapped {
     /// The rootfs itself, when its owner is not mapped into the container's new user
     /// namespace (files owned by host root then appear owned by the container's root).
     pub rootfs: Option<BindTree>,
-    /// Index-aligned with plan.mounts; `None` for mounts that are not idmapped.
+    /// Index-aligned with plan.mounts; `None` for mounts that are not binds.
     pub mounts: Vec<Option<BindTree>>,
 }
 
@@ -87,19 +89,35 @@ pub fn idmapped(plan: &Plan) -> io::Result<Idmapped> {
             out.rootfs = Some(tree);
         }
     }
+    // Every bind's source is opened here, in the runtime's mount namespace, before any
+    // mount of the container exists: a source path through the container's own mounts
+    // (rootfs/proc/self/root once proc is mounted there) cannot reach them, and the tree
+    // is checked against the object the policy judged (spec::Pin).
     for m in &plan.mounts {
-        let Some(idm) = &m.idmap else {
+        if m.kind() != MountKind::Bind {
             out.mounts.push(None);
             continue;
-        };
-        let userns = userns_for(&idm.uid, &idm.gid)?;
+        }
         let source = m.source.as_deref().unwrap_or(Path::new("/"));
-        let tree = mounts::detached_bind(source, &m.options, Some(userns.as_fd()))
+        let what = if m.idmap.is_some() {
+            "idmapped mount"
+        } else {
+            "mount"
+        };
+        let userns = match &m.idmap {
+            Some(idm) => Some(userns_for(&idm.uid, &idm.gid)?),
+            None => None,
+        };
+        let tree = mounts::detached_bind(source, &m.options, userns.as_ref().map(|u| u.as_fd()))
             .and_then(|t| t.verify(source, m.source_pin.as_ref()).map(|()| t))
             .map_err(|e| {
                 io::Error::new(
                     e.kind(),
-                    format!("idmapped mount {}: {e}", m.destination.display()),
+                    format!(
+                        "{what} {} (bind from {}): {e}",
+                        m.destination.display(),
+                        source.display()
+                    ),
                 )
             })?;
         out.mounts.push(Some(tree));
