@@ -243,24 +243,17 @@ fn make_parent_private(rootfs: &Path) -> io::Result<()> {
 /// Init step "pivot_root": the rootfs becomes "/", the old root is detached. With
 /// `--no-pivot`, MS_MOVE + chroot instead (weaker: the old root stays reachable to a
 /// process that can escape the chroot).
-pub fn pivot(rootfs: &Path, no_pivot: bool) -> io::Result<()> {
+pub fn pivot(root: OwnedFd, no_pivot: bool) -> io::Result<()> {
     use nix::unistd::{chdir, chroot, fchdir};
+    // Into the directory the rootfs step opened and checked, by its descriptor.
+    fchdir(root.as_raw_fd())?;
     if no_pivot {
-        chdir(rootfs)?;
-        mount(
-            Some(rootfs),
-            "/",
-            None::<&str>,
-            MsFlags::MS_MOVE,
-            None::<&str>,
-        )?;
+        mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)?;
         chroot(".")?;
         chdir("/")?;
         return Ok(());
     }
     let old = std::fs::File::open("/")?;
-    let new = std::fs::File::open(rootfs)?;
-    fchdir(new.as_raw_fd())?;
     // pivot_root(".", ".") stacks the old root on top of the new one (pivot_root(2) NOTES).
     sys::pivot_root(Path::new("."), Path::new(".")).map_err(ctx("pivot_root"))?;
     fchdir(old.as_raw_fd())?;

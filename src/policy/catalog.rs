@@ -504,6 +504,35 @@ fn sysctls(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
         .collect()
 }
 
+/// Whether a writable bind of `src` reaches users' start-up files and keys: /home, a home
+/// directory itself, or a dot-file or dot-directory in one (.ssh, .bashrc, .config). A
+/// project directory in a home is a workload's data, as `docker run -v` binds it.
+fn home_files(src: &Path, home: &Path) -> Option<String> {
+    let rest = src.strip_prefix(home).ok()?;
+    let mut parts = rest.components();
+    match parts.next() {
+        None => Some("which holds every user's files".into()),
+        Some(_) if parts.clone().next().is_none() => {
+            Some("a home directory, with its user's start-up files and keys".into())
+        }
+        Some(_) => parts
+            .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."))
+            .then(|| "a user's dot-files (start-up files, keys)".into()),
+    }
+}
+
+/// "dir/*" → dir.
+fn glob_prefix(p: &Path) -> Option<&Path> {
+    (p.file_name()? == "*").then(|| p.parent()).flatten()
+}
+
+/// Image stores beneath a `paths` entry where managers make root filesystems (Docker's
+/// overlay2/<id>/merged, podman's and CRI-O's overlay/<id>/merged).
+const ROOTFS_STORES: &[&str] = &[
+    "/var/lib/docker/overlay2",
+    "/var/lib/containers/storage/overlay",
+];
+
 /// Places a root filesystem must not be in: what the host keeps its state, kernel views,
 /// devices and users' files (shell start-up files, keys) in. A bundle for a container
 /// belongs elsewhere (/var/lib, /srv, /tmp).
@@ -530,12 +559,17 @@ const NOT_A_ROOTFS: &[&str] = &[
 fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
     let root = host.canonical(&x.plan.rootfs);
     let root = root.as_path();
+    let own: Vec<PathBuf> = host
+        .runtime_dir()
+        .into_iter()
+        .chain(host.state_root())
+        .chain([PathBuf::from(crate::spec::RUNTIME_CACHE)])
+        .collect();
     let protected: Vec<PathBuf> = ["paths", "roots", "writable"]
         .iter()
         .flat_map(|k| strings(p, k))
         .map(|s| clean(Path::new(&s)))
-        .chain(host.runtime_dir())
-        .chain(host.state_root())
+        .chain(own.iter().cloned())
         .collect();
     if let Some(hit) = protected.iter().find(|s| beneath(s, root)) {
         return Some(format!(
@@ -544,11 +578,28 @@ fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
             hit.display()
         ));
     }
+    // Nor in what the lists protect (a root in /run/k3s would hold its containerd socket),
+    // except the image stores where managers make root filesystems. A top-level entry is
+    // also taken as it resolves (/root and /home are links into /var on some systems).
     let inside: Vec<PathBuf> = strings(p, "writable")
         .iter()
+        .chain(
+            strings(p, "paths")
+                .iter()
+                .filter(|s| !ROOTFS_STORES.contains(&s.as_str())),
+        )
         .map(|s| clean(Path::new(s)))
         .chain(NOT_A_ROOTFS.iter().map(PathBuf::from))
-        .chain(host.state_root())
+        .flat_map(|s| {
+            let top = s.components().count() == 2;
+            let c = if top { host.canonical(&s) } else { s.clone() };
+            if c == s {
+                vec![s]
+            } else {
+                vec![s, c]
+            }
+        })
+        .chain(own)
         .collect();
     inside.iter().find(|s| beneath(root, s)).map(|hit| {
         format!(
@@ -609,6 +660,7 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
     let root_path = host.canonical(&x.plan.rootfs);
     let root = Listed::new(&root_path);
     let bundle_ok = !paths.iter().chain(&writable).any(|s| s.beneath(&bundle));
+    let home = host.canonical(Path::new("/home"));
     let mut out: Vec<String> = rootfs.into_iter().collect();
     for m in &x.mounts {
         if let Some(why) = &m.unreadable {
@@ -657,7 +709,12 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
                     && o.rec_set & crate::sys::MOUNT_ATTR_RDONLY == 0);
             if let Some(hit) = paths.iter().find(|s| l.beneath(s) || s.beneath(&l)) {
                 out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
-            } else if let Some(hit) = roots.iter().find(|s| s.beneath(&l)) {
+            } else if let Some(hit) = roots.iter().find(|s| match glob_prefix(s.path) {
+                // "dir/*": dir and each entry of it (a volume's directory, which holds its
+                // options beside _data) are the engine's; what lies deeper is a container's.
+                Some(dir) => Listed::new(dir).beneath(&l) || l.path.parent() == Some(dir),
+                None => s.beneath(&l),
+            }) {
                 out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
             } else if src
                 .file_name()
@@ -669,8 +726,12 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
                 // Per-container files beneath an innermost root (a pod's volumes under
                 // /var/lib/kubelet/pods) are the container's; the rest of /var/lib/kubelet
                 // is the kubelet's.
-                let innermost =
-                    |r: &&Listed| !roots.iter().any(|o| o.path != r.path && o.beneath(r));
+                let innermost = |r: &&Listed| {
+                    glob_prefix(r.path).is_none()
+                        && !roots.iter().any(|o| {
+                            o.path != r.path && glob_prefix(o.path).is_none() && o.beneath(r)
+                        })
+                };
                 writable_tree
                     && (l.beneath(w) || w.beneath(&l))
                     && !roots
@@ -684,6 +745,8 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
                     if m.writable { "" } else { " beneath (ro without rro)" },
                     hit.path.display()
                 ));
+            } else if let Some(why) = writable_tree.then(|| home_files(src, &home)).flatten() {
+                out.push(format!("{} writable, {why}", shown()));
             } else if only_allow && !(bundle_ok && l.beneath(&bundle)) {
                 out.push(format!(
                     "{}, which is not beneath the bundle or a root of rules.host-mounts.allow",
@@ -917,8 +980,11 @@ fn hooks(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
         let listed = if h.via_process {
             // /proc/PID/exe (Docker's prestart hook): the program that process runs now;
             // only where the hook runs during create, while that process still runs.
+            // Compared as files: the program's inode, from a process in the host's mount
+            // namespace.
             matches!(h.kind, "prestart" | "createRuntime")
-                && allowed.iter().any(|a| host.canonical(a) == h.program)
+                && h.process_program
+                    .is_some_and(|id| allowed.iter().any(|a| host.ns_id(a) == Some(id)))
         } else {
             // Spelled as listed: a path through a symlink or `..` could lead elsewhere by
             // the time the hook runs (a poststop hook runs at delete).
@@ -1332,17 +1398,18 @@ fn user_namespace(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
             ));
         }
     }
-    // An idmapped mount writes files as the host ids it maps to: host root's, setuid-root
-    // binaries included, where it maps an id to host 0.
+    // An idmapped mount stores files as the ids its mapping's containerID side names (on
+    // disk), for the callers its hostID side names: where on-disk 0 is mapped and the
+    // mount is writable, the container writes host root's files, setuid-root ones too.
     for (i, m) in plan.mounts.iter().enumerate() {
         let Some(idm) = &m.idmap else { continue };
+        if m.is_readonly() {
+            continue;
+        }
         for (field, maps) in [("uidMappings", &idm.uid), ("gidMappings", &idm.gid)] {
-            if maps
-                .iter()
-                .any(|m| m.host == 0 || m.host.checked_add(m.size).is_none())
-            {
+            if maps.iter().any(|m| m.container == 0 && m.size > 0) {
                 out.push(format!(
-                    "mounts[{i}] is idmapped with {field} to host id 0: files it writes are host root's"
+                    "mounts[{i}] is a writable idmapped mount whose {field} maps on-disk id 0: the container writes files as host root"
                 ));
             }
         }
@@ -1610,7 +1677,7 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "remove the bind mount, or mount only the specific non-sensitive directory the workload needs",
         field: "mounts",
-        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/docker\", \"/run/containerd/containerd.sock\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/s\", \"/run/containerd/runc\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/run/palisade\", \"/run/runc\", \"/run/k3s\", \"/run/libvirt\", \"/run/snapd.socket\", \"/run/snapd-snap.socket\", \"/run/user/0\", \"/var/snap/lxd\", \"/var/lib/kubelet/pki\", \"/var/lib/kubelet/config.yaml\", \"/var/lib/kubelet/kubeconfig\", \"/var/lib/kubelet/device-plugins\", \"/var/lib/kubelet/plugins\", \"/var/lib/kubelet/plugins_registry\", \"/var/lib/kubelet/pod-resources\", \"/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs\", \"/var/lib/containerd/io.containerd.content.v1.content\", \"/var/lib/containerd/io.containerd.metadata.v1.bolt\", \"/var/lib/docker/overlay2\", \"/var/lib/docker/image\", \"/var/lib/docker/containerd\", \"/var/lib/docker/network\", \"/var/lib/docker/plugins\", \"/var/lib/docker/swarm\", \"/var/lib/docker/buildkit\", \"/var/lib/containers/storage/overlay\", \"/var/lib/containers/storage/overlay-images\", \"/var/lib/containers/storage/overlay-layers\", \"/var/lib/containers/storage/libpod\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/kubelet/pods\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containerd/io.containerd.runtime.v2.task\", \"/run/containers\", \"/var/lib/docker\", \"/var/lib/docker/containers\", \"/var/lib/docker/volumes\", \"/var/lib/containers\", \"/var/lib/containers/storage\", \"/var/lib/containers/storage/overlay-containers\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\", \"snapd.socket\", \"libvirt-sock\"]\nallow = []\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\"]\nonly_allow = false\n",
+        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/docker\", \"/run/containerd/containerd.sock\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/s\", \"/run/containerd/runc\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/run/palisade\", \"/run/runc\", \"/run/k3s\", \"/run/libvirt\", \"/run/snapd.socket\", \"/run/snapd-snap.socket\", \"/run/user/0\", \"/var/snap/lxd\", \"/var/lib/kubelet/pki\", \"/var/lib/kubelet/config.yaml\", \"/var/lib/kubelet/kubeconfig\", \"/var/lib/kubelet/device-plugins\", \"/var/lib/kubelet/plugins\", \"/var/lib/kubelet/plugins_registry\", \"/var/lib/kubelet/pod-resources\", \"/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs\", \"/var/lib/containerd/io.containerd.content.v1.content\", \"/var/lib/containerd/io.containerd.metadata.v1.bolt\", \"/var/lib/docker/overlay2\", \"/var/lib/docker/image\", \"/var/lib/docker/containerd\", \"/var/lib/docker/network\", \"/var/lib/docker/plugins\", \"/var/lib/docker/swarm\", \"/var/lib/docker/buildkit\", \"/var/lib/containers/storage/overlay\", \"/var/lib/containers/storage/overlay-images\", \"/var/lib/containers/storage/overlay-layers\", \"/var/lib/containers/storage/libpod\", \"/var/lib/docker/rootfs\", \"/var/lib/docker/vfs\", \"/var/lib/docker/btrfs\", \"/var/lib/docker/zfs\", \"/var/lib/docker/fuse-overlayfs\", \"/var/lib/containers/storage/secrets\", \"/var/lib/containers/storage/vfs\", \"/var/lib/containers/storage/vfs-images\", \"/var/lib/containers/storage/vfs-layers\", \"/var/lib/containerd/io.containerd.snapshotter.v1.native\", \"/var/lib/containerd/io.containerd.snapshotter.v1.btrfs\", \"/var/lib/containerd/io.containerd.snapshotter.v1.devmapper\", \"/var/lib/rancher\", \"/var/lib/etcd\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/kubelet/pods\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containerd/io.containerd.runtime.v2.task\", \"/run/containers\", \"/var/lib/docker\", \"/var/lib/docker/containers\", \"/var/lib/docker/volumes\", \"/var/lib/containers\", \"/var/lib/containers/storage\", \"/var/lib/containers/storage/overlay-containers\", \"/var/lib/containers/storage/volumes\", \"/var/lib/docker/volumes/*\", \"/var/lib/docker/containers/*\", \"/var/lib/containers/storage/volumes/*\", \"/var/lib/containers/storage/overlay-containers/*\", \"/var/lib/kubelet/pods/*\", \"/run/containerd/io.containerd.runtime.v2.task/*\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\", \"snapd.socket\", \"libvirt-sock\"]\nallow = []\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\"]\nonly_allow = false\n",
         check: host_mounts,
         remedy: None,
         fill: None,

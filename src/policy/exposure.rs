@@ -68,6 +68,10 @@ pub struct HookReach<'a> {
     pub program: PathBuf,
     /// Given as /proc/PID/exe: the program of a running process (Docker's prestart hook).
     pub via_process: bool,
+    /// For /proc/PID/exe: the (device, inode) of the program that process runs, when the
+    /// process is in the host's mount namespace (a name is only a name: any process can
+    /// run a file called /usr/bin/dockerd in a namespace of its own).
+    pub process_program: Option<(u64, u64)>,
 }
 
 /// The filter's verdict per syscall, computed from its rules the way palisade compiles
@@ -338,22 +342,26 @@ fn hooks<'a>(plan: &'a Plan, host: &dyn Host) -> Vec<HookReach<'a>> {
     for (kind, list) in plan.hooks.by_kind() {
         for (index, hook) in list.iter().enumerate() {
             let via_process = proc_exe(&hook.path);
-            // A process's program as the kernel names it; after an upgrade in place the
-            // running binary is the old one, "(deleted)".
             let program = via_process
                 .then(|| std::fs::read_link(&hook.path).ok())
                 .flatten()
-                .map(|p| {
-                    let s = p.to_string_lossy();
-                    PathBuf::from(s.strip_suffix(" (deleted)").unwrap_or(&s))
-                })
                 .unwrap_or_else(|| host.canonical(&hook.path));
+            let process_program = via_process
+                .then(|| {
+                    let ns = hook.path.with_file_name("ns").join("mnt");
+                    let host_mnt = host.host_ns(crate::spec::NsKind::Mount);
+                    host.ns_id(&ns)
+                        .filter(|id| host_mnt.contains(id))
+                        .and(host.ns_id(&hook.path))
+                })
+                .flatten();
             out.push(HookReach {
                 kind,
                 index,
                 hook,
                 program,
                 via_process,
+                process_program,
             });
         }
     }

@@ -6,7 +6,8 @@ use std::path::{Component, Path, PathBuf};
 use crate::spec::NsKind;
 
 pub trait Host {
-    /// The identity (device, inode) of the namespace file at `path`, if it can be read.
+    /// The identity (device, inode) of the namespace file at `path` (or of any file: a
+    /// hook's program), following links, if it can be read.
     fn ns_id(&self, path: &Path) -> Option<(u64, u64)>;
 
     /// The host's own namespace of `kind`: the runtime's, since managers run palisade in

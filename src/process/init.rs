@@ -43,6 +43,9 @@ pub struct Ctx<'a> {
     pub executable: Option<CString>,
     /// What the kernel enforced of the Landlock ruleset, reported with `Ready`.
     pub landlock_status: Option<String>,
+    /// The rootfs the rootfs step opened and checked against the plan's pin: pivot_root
+    /// goes into this very directory, not into what its path leads to by then.
+    pub root: Option<OwnedFd>,
 }
 
 pub type Step = fn(&mut Ctx) -> io::Result<()>;
@@ -218,7 +221,9 @@ fn step_rootfs(c: &mut Ctx) -> io::Result<()> {
                 e.kind(),
                 format!("create cwd {}: {e}", c.plan.process.cwd.display()),
             )
-        })
+        })?;
+    c.root = Some(root);
+    Ok(())
 }
 
 fn step_hooks_create_runtime(c: &mut Ctx) -> io::Result<()> {
@@ -245,7 +250,11 @@ fn step_hooks_create_container(c: &mut Ctx) -> io::Result<()> {
 }
 
 fn step_pivot_root(c: &mut Ctx) -> io::Result<()> {
-    rootfs::pivot(&c.plan.rootfs, c.no_pivot)
+    let root = c
+        .root
+        .take()
+        .ok_or_else(|| io::Error::other("the rootfs step did not run"))?;
+    rootfs::pivot(root, c.no_pivot)
 }
 
 fn step_console(c: &mut Ctx) -> io::Result<()> {

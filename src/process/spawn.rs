@@ -92,6 +92,7 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
                 cgroup_entry: entry.take().expect("once"),
                 executable: None,
                 landlock_status: None,
+                root: None,
             },
             steps,
         )

@@ -245,13 +245,11 @@ const CASES: &[Case] = &[
     }),
     (
         "user-namespace",
-        "an idmapped bind writing as host root",
+        "a writable idmapped bind writing as host root",
         |d| {
             mount(
                 d,
-                json!({"destination": "/x", "type": "bind", "source": "/nonexistent-bundle/x", "options": ["rbind", "ro", "noexec"],
-                   "uidMappings": [{"containerID": 0, "hostID": 0, "size": 1}],
-                   "gidMappings": [{"containerID": 0, "hostID": 0, "size": 1}]}),
+                json!({"destination": "/x", "type": "bind", "source": "/nonexistent-bundle/x", "options": ["rbind", "noexec", "idmap"]}),
             );
         },
     ),
@@ -438,8 +436,14 @@ fn per_container_files_under_runtime_roots_are_fine() {
     for src in [
         "/var/lib/docker/overlay2",
         "/var/lib/kubelet/pods",
+        "/var/lib/kubelet/pods/p",
         "/var/lib/kubelet/config.yaml",
         "/var/lib/docker",
+        "/var/lib/docker/volumes/data",
+        "/var/lib/docker/containers/c2",
+        "/var/lib/docker/vfs",
+        "/var/lib/rancher/k3s",
+        "/run/k3s/containerd/containerd.sock",
     ] {
         let mut d = passing();
         mount(
@@ -457,6 +461,64 @@ fn per_container_files_under_runtime_roots_are_fine() {
         json!({"destination": "/etc/hosts", "type": "bind", "source": "hosts", "options": ["rbind", "ro"]}),
     );
     assert_eq!(fired(&doc), Vec::<&str>::new());
+}
+
+/// Users' start-up files and keys: a writable bind of a home directory or of a dot-file
+/// in one is refused under baseline; a project directory in a home is not.
+#[test]
+fn home_directories_by_what_they_hold() {
+    let baseline = Profile::builtin("baseline").unwrap();
+    let hit = |src: &str, opts: Value| {
+        let mut d = passing();
+        mount(
+            &mut d,
+            json!({"destination": "/m", "type": "bind", "source": src, "options": opts}),
+        );
+        let plan = planner(&d).unwrap();
+        policy::evaluate(&plan, &baseline, &FakeHost, Scope::Container)
+            .iter()
+            .any(|v| v.rule.id == "host-mounts")
+    };
+    assert!(hit("/home", json!(["rbind"])));
+    assert!(hit("/home/admin", json!(["rbind"])));
+    assert!(hit("/home/admin/.ssh", json!(["rbind"])));
+    assert!(hit("/home/admin/src/.git/hooks", json!(["rbind"])));
+    assert!(!hit("/home/admin/src", json!(["bind"])));
+    assert!(!hit("/home/admin", json!(["rbind", "rro"])));
+}
+
+/// root.path in what the lists protect or in the runtime's own files is refused; in an
+/// engine's image store it is what Docker and podman pass.
+#[test]
+fn root_filesystems_by_place() {
+    let baseline = Profile::builtin("baseline").unwrap();
+    let hit = |root: &str| {
+        let mut d = passing();
+        d["root"]["path"] = json!(root);
+        let plan = planner(&d).unwrap();
+        policy::evaluate(&plan, &baseline, &FakeHost, Scope::Container)
+            .iter()
+            .any(|v| v.rule.id == "host-mounts")
+    };
+    for bad in [
+        "/",
+        "/usr/lib",
+        "/run/k3s/containerd",
+        "/run/palisade-cache/seccomp",
+        "/run/containerd/runc/k8s.io",
+        "/home/admin/bundle/rootfs",
+        "/etc/ssh",
+    ] {
+        assert!(hit(bad), "{bad} passed");
+    }
+    for good in [
+        "/var/lib/docker/overlay2/abc/merged",
+        "/var/lib/containers/storage/overlay/abc/merged",
+        "/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc/rootfs",
+        "/srv/bundle/rootfs",
+    ] {
+        assert!(!hit(good), "{good} refused");
+    }
 }
 
 #[test]
