@@ -703,7 +703,6 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
             }
             let shown = || format!("{} binds host {}", m.describe(), src.display());
             // "ro" on a recursive bind leaves the mounts beneath it writable; "rro" does not.
-            let o = &m.mount.options;
             let writable_tree = m.writable
                 || (o.flags.contains(nix::mount::MsFlags::MS_REC)
                     && o.rec_set & crate::sys::MOUNT_ATTR_RDONLY == 0);
