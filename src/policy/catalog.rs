@@ -661,6 +661,22 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
     let root = Listed::new(&root_path);
     let bundle_ok = !paths.iter().chain(&writable).any(|s| s.beneath(&bundle));
     let home = host.canonical(Path::new("/home"));
+    // Per-container files beneath an innermost root (a pod's volumes under
+    // /var/lib/kubelet/pods) are the container's; the rest of /var/lib/kubelet is the
+    // kubelet's.
+    let globs: Vec<Option<Listed>> = roots
+        .iter()
+        .map(|r| glob_prefix(r.path).map(Listed::new))
+        .collect();
+    let innermost: Vec<&Listed> = roots
+        .iter()
+        .filter(|r| {
+            glob_prefix(r.path).is_none()
+                && !roots
+                    .iter()
+                    .any(|o| o.path != r.path && glob_prefix(o.path).is_none() && o.beneath(r))
+        })
+        .collect();
     let mut out: Vec<String> = rootfs.into_iter().collect();
     for m in &x.mounts {
         if let Some(why) = &m.unreadable {
@@ -708,13 +724,17 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
                     && o.rec_set & crate::sys::MOUNT_ATTR_RDONLY == 0);
             if let Some(hit) = paths.iter().find(|s| l.beneath(s) || s.beneath(&l)) {
                 out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
-            } else if let Some(hit) = roots.iter().find(|s| match glob_prefix(s.path) {
+            } else if let Some(hit) = roots.iter().zip(&globs).find(|(s, g)| match g {
                 // "dir/*": dir and each entry of it (a volume's directory, which holds its
                 // options beside _data) are the engine's; what lies deeper is a container's.
-                Some(dir) => Listed::new(dir).beneath(&l) || l.path.parent() == Some(dir),
+                Some(dir) => dir.beneath(&l) || l.path.parent() == Some(dir.path),
                 None => s.beneath(&l),
             }) {
-                out.push(format!("{}, which exposes {}", shown(), hit.path.display()));
+                out.push(format!(
+                    "{}, which exposes {}",
+                    shown(),
+                    hit.0.path.display()
+                ));
             } else if src
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -722,21 +742,9 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
             {
                 out.push(format!("{}, a container engine socket", shown()));
             } else if let Some(hit) = writable.iter().find(|w| {
-                // Per-container files beneath an innermost root (a pod's volumes under
-                // /var/lib/kubelet/pods) are the container's; the rest of /var/lib/kubelet
-                // is the kubelet's.
-                let innermost = |r: &&Listed| {
-                    glob_prefix(r.path).is_none()
-                        && !roots.iter().any(|o| {
-                            o.path != r.path && glob_prefix(o.path).is_none() && o.beneath(r)
-                        })
-                };
                 writable_tree
                     && (l.beneath(w) || w.beneath(&l))
-                    && !roots
-                        .iter()
-                        .filter(innermost)
-                        .any(|r| l.beneath(r) && l.path != r.path)
+                    && !innermost.iter().any(|r| l.beneath(r) && l.path != r.path)
             }) {
                 out.push(format!(
                     "{} writable{}, so the container can change {}, which the host executes or trusts",

@@ -153,7 +153,12 @@ impl Host for RealHost {
         if let Some(c) = seen.lock().ok().and_then(|m| m.get(path).cloned()) {
             return c;
         }
-        let c = std::fs::canonicalize(path).unwrap_or_else(|_| clean(path));
+        // realpath(3) reads every component's link; most listed paths do not exist on a
+        // given host, and one stat says so (their answer is then the cleaned path, as a
+        // failed realpath gives).
+        let c = std::fs::metadata(path)
+            .and_then(|_| std::fs::canonicalize(path))
+            .unwrap_or_else(|_| clean(path));
         if let Ok(mut m) = seen.lock() {
             m.insert(path.to_path_buf(), c.clone());
         }

@@ -452,6 +452,7 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
     // runs per mount, twice when a profile hardens (scripts/bench.sh, the mounts row).
     let field = |i: usize, sub: &str| format!("mounts[{i}]{sub}");
     let mut mounts = Vec::with_capacity(given.len());
+    let mut pins: std::collections::HashMap<PathBuf, Option<Pin>> = Default::default();
     for (i, mut m) in given.into_iter().enumerate() {
         let destination = std::mem::take(m.destination_mut());
         container_path(&destination, || field(i, ".destination"))?;
@@ -484,7 +485,9 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
                 None => return Err(invalid(field(i, ".source"), "a bind mount needs a source")),
             }
             if mount.kind() == MountKind::Bind {
-                mount.source_pin = mount.source.as_deref().and_then(Pin::of);
+                // One pin per distinct source: each bind is checked against it when made.
+                let src = mount.source.clone().unwrap_or_default();
+                mount.source_pin = pins.entry(src).or_insert_with_key(|s| Pin::of(s)).clone();
             }
         } else if mount.typ.is_empty() {
             return Err(invalid(field(i, ".type"), "missing mount type"));
