@@ -105,6 +105,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()>
     match m.kind() {
         MountKind::Cgroup => return cgroup_mount(root, m, cgroup),
         MountKind::Cgroup2 => return cgroup2_mount(root, m, cgroup),
+        // The runtime makes every bind before the init exists (userns::idmapped); this arm
+        // serves only a bind it did not prepare, with the same check.
         MountKind::Bind => {
             let source = m
                 .source

@@ -30,8 +30,9 @@ pub struct Mount {
 }
 
 /// A host path as one object: its canonical path and its (device, inode), both read from
-/// one descriptor, so that the path the policy judges and the object the mount step
-/// checks (mounts::bind_pinned) are the same, whatever is swapped on the path meanwhile.
+/// one descriptor, so that the path the policy judges and the object the runtime checks
+/// each bind against (BindTree::verify, in userns::idmapped) are the same, whatever is
+/// swapped on the path meanwhile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
     pub path: PathBuf,
