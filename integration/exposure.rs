@@ -7,18 +7,7 @@ use serde_json::{json, Value};
 use crate::support::*;
 
 fn operator(b: &mut Bundle, profile: &str, extra: &str) -> std::path::PathBuf {
-    let audit = b.path().join("audit.log");
-    let conf = b.path().join("operator.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            "profile = \"{profile}\"\nmode = \"enforce\"\naudit_log = \"{}\"\n{extra}",
-            audit.display()
-        ),
-    )
-    .unwrap();
-    b.operator = Some(conf);
-    audit
+    b.under_profile(profile, extra)
 }
 
 fn push_mount(b: &mut Bundle, m: Value) {

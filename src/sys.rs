@@ -328,6 +328,30 @@ pub fn set_dumpable(on: bool) -> io::Result<()> {
     .map(|_| ())
 }
 
+/// prctl(PR_CAPBSET_READ): whether capability number `cap` is in the bounding set; None
+/// when the kernel has no such capability (EINVAL: `cap` > /proc/sys/kernel/cap_last_cap).
+pub fn capbset_read(cap: u32) -> io::Result<Option<bool>> {
+    // SAFETY: integer-only prctl.
+    match check(
+        unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) }
+            as libc::c_long,
+    ) {
+        Ok(v) => Ok(Some(v == 1)),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// prctl(PR_CAPBSET_DROP): removes capability number `cap` from the bounding set.
+pub fn capbset_drop(cap: u32) -> io::Result<()> {
+    // SAFETY: integer-only prctl.
+    check(
+        unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) }
+            as libc::c_long,
+    )
+    .map(|_| ())
+}
+
 /// prctl(PR_SET_NO_NEW_PRIVS, 1): irreversible; execve can no longer grant privileges.
 pub fn set_no_new_privs() -> io::Result<()> {
     // SAFETY: integer-only prctl.

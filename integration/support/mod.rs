@@ -339,3 +339,22 @@ pub fn stderr(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+impl Bundle {
+    /// Runs this bundle under an operator configuration of its own naming `profile`
+    /// (enforce mode) plus `extra` TOML lines; returns the audit log's path.
+    pub fn under_profile(&mut self, profile: &str, extra: &str) -> PathBuf {
+        let audit = self.path().join("audit.log");
+        let conf = self.path().join("operator.toml");
+        std::fs::write(
+            &conf,
+            format!(
+                "profile = \"{profile}\"\nmode = \"enforce\"\naudit_log = \"{}\"\n{extra}",
+                audit.display()
+            ),
+        )
+        .unwrap();
+        self.operator = Some(conf);
+        audit
+    }
+}

@@ -12,20 +12,53 @@ fn err(what: &str, e: caps::errors::CapsError) -> io::Error {
 }
 
 /// Init step "bounding_set": drops what the bounding set does not list. Done while still
-/// root with CAP_SETPCAP, before the identity step.
+/// root with CAP_SETPCAP, before the identity step. Every number the kernel knows is
+/// walked, up to its cap_last_cap (PR_CAPBSET_READ answers EINVAL past it, as libcap
+/// probes it), not only the names this build knows: a capability added to a newer kernel
+/// must not stay in the bounding set because the runtime has no name for it.
 pub fn drop_bounding(c: &CapSets) -> io::Result<()> {
-    let keep: HashSet<Capability> = c.bounding.iter().copied().collect();
-    for cap in caps::all() {
-        if keep.contains(&cap) {
-            continue;
-        }
-        // A capability this kernel does not know is not in the bounding set anyway.
-        if let Ok(true) = caps::has_cap(None, CapSet::Bounding, cap) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .map_err(|e| err(&format!("drop {cap} from bounding set"), e))?;
+    drop_bounding_with(c, crate::sys::capbset_read, crate::sys::capbset_drop)
+}
+
+fn drop_bounding_with(
+    c: &CapSets,
+    read: impl Fn(u32) -> io::Result<Option<bool>>,
+    mut drop: impl FnMut(u32) -> io::Result<()>,
+) -> io::Result<()> {
+    let keep: HashSet<u32> = c.bounding.iter().map(|c| c.index() as u32).collect();
+    for cap in 0..=MAX_CAP_PROBE {
+        match read(cap) {
+            Ok(None) => return Ok(()),
+            Ok(Some(false)) => {}
+            Ok(Some(true)) if keep.contains(&cap) => {}
+            Ok(Some(true)) => drop(cap).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("drop {} from bounding set: {e}", cap_name(cap)),
+                )
+            })?,
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("read bounding set ({}): {e}", cap_name(cap)),
+                ))
+            }
         }
     }
-    Ok(())
+    Err(io::Error::other(format!(
+        "the kernel reports more than {MAX_CAP_PROBE} capabilities in the bounding set"
+    )))
+}
+
+/// The capability numbers fit a 64-bit mask (capget's v3 ABI); nothing beyond is probed.
+const MAX_CAP_PROBE: u32 = 63;
+
+fn cap_name(n: u32) -> String {
+    caps::all()
+        .into_iter()
+        .find(|c| c.index() as u32 == n)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| format!("capability {n}"))
 }
 
 /// Init step "capabilities": effective, permitted and inheritable exactly as listed, then
@@ -50,4 +83,48 @@ pub fn apply(c: &CapSets) -> io::Result<()> {
             .map_err(|e| err(&format!("raise ambient {cap}"), e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// A kernel newer than the `caps` crate (cap_last_cap 45, numbers it has no name for):
+    /// everything not listed goes, the unnamed numbers included, and nothing past 45 is tried.
+    #[test]
+    fn the_bounding_set_is_dropped_up_to_the_kernels_last_capability() {
+        let last = 45u32;
+        let bset = RefCell::new((0..=last).collect::<HashSet<u32>>());
+        let c = CapSets {
+            bounding: vec![Capability::CAP_KILL, Capability::CAP_CHOWN],
+            ..Default::default()
+        };
+        let mut asked_past_last = false;
+        drop_bounding_with(
+            &c,
+            |n| {
+                if n > last {
+                    return Ok(None);
+                }
+                Ok(Some(bset.borrow().contains(&n)))
+            },
+            |n| {
+                asked_past_last |= n > last;
+                bset.borrow_mut().remove(&n);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(!asked_past_last);
+        let mut left: Vec<u32> = bset.into_inner().into_iter().collect();
+        left.sort();
+        assert_eq!(
+            left,
+            vec![
+                Capability::CAP_CHOWN.index() as u32,
+                Capability::CAP_KILL.index() as u32
+            ]
+        );
+    }
 }

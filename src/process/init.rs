@@ -46,6 +46,8 @@ pub struct Ctx<'a> {
     /// The rootfs the rootfs step opened and checked against the plan's pin: pivot_root
     /// goes into this very directory, not into what its path leads to by then.
     pub root: Option<OwnedFd>,
+    /// Root could not search the cwd: `cwd_as_user` tries again as the final user.
+    pub cwd_pending: bool,
 }
 
 pub type Step = fn(&mut Ctx) -> io::Result<()>;
@@ -63,8 +65,11 @@ pub type Step = fn(&mut Ctx) -> io::Result<()>;
 /// - the scheduler and I/O priority with the container's own capabilities, so that a
 ///   real-time class or a negative nice value needs CAP_SYS_NICE in its sets;
 /// - no_new_privs, then Landlock (which requires it, or CAP_SYS_ADMIN);
-/// - the executable and cwd are resolved as the final user, before `ready`, so that a
-///   missing program fails `create`, not `start`;
+/// - the cwd is opened and entered as root, before any filter of the config's is loaded
+///   (openat2 is newer than many allowlists), as runc first tries it; only a directory root
+///   cannot reach is tried again as the final user (`cwd_as_user`);
+/// - the executable is resolved as the final user, before `ready`, so that a missing
+///   program fails `create`, not `start`;
 /// - stray descriptors are closed last before waiting (CVE-2024-21626);
 /// - seccomp comes after `start` and the startContainer hooks, as the last step before
 ///   execve, so the filter need not allow the runtime's own system calls.
@@ -82,8 +87,10 @@ pub const STEPS: &[(&str, Step)] = &[
     ("host", step_host),
     ("paths", step_paths),
     ("rlimits", step_rlimits),
+    ("cwd", step_cwd),
     // Without no_new_privs the kernel takes a filter only from a task holding
     // CAP_SYS_ADMIN: then seccomp goes here, before any privilege is dropped (as runc does).
+    // Every later step then runs under the config's filter: see LATE_SYSCALLS.
     ("seccomp_early", step_seccomp_early),
     ("bounding_set", step_bounding_set),
     ("identity", step_identity),
@@ -94,7 +101,7 @@ pub const STEPS: &[(&str, Step)] = &[
     // Landlock after no_new_privs, which it requires; its paths are container paths.
     ("landlock", step_landlock),
     ("executable", step_executable),
-    ("cwd", step_cwd),
+    ("cwd_as_user", step_cwd_as_user),
     ("fds", step_fds),
     ("ready", step_ready),
     ("wait_start", step_wait_start),
@@ -112,6 +119,7 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
     ("affinity", step_exec_affinity),
     ("console", step_console),
     ("rlimits", step_rlimits),
+    ("cwd", step_cwd),
     ("seccomp_early", step_seccomp_early),
     ("bounding_set", step_bounding_set),
     ("identity", step_identity),
@@ -120,11 +128,110 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
     ("no_new_privs", step_no_new_privs),
     ("landlock", step_landlock),
     ("executable", step_executable),
-    ("cwd", step_cwd),
+    ("cwd_as_user", step_cwd_as_user),
     ("fds", step_fds),
     ("ready", step_ready),
     ("seccomp", step_seccomp),
 ];
+
+/// The system calls each step after `seccomp_early` makes, by name (x86_64). When
+/// `process.noNewPrivileges` is false the config's filter is loaded at `seccomp_early` and
+/// every later step runs under it; allowlists written before 2020 (Docker's default profile
+/// of its time, older Kubernetes RuntimeDefault profiles) deny openat2, close_range, clone3,
+/// faccessat2 and the like with EPERM. So the late steps keep to the calls such lists
+/// allow, and a newer call is only tried where an older one can stand in for it on
+/// EPERM/ENOSYS. An integration test (integration/seccomp.rs) traces the init after the
+/// filter is loaded and holds it to this table; a unit test holds the table to such a list.
+/// The calls marked "(only if ...)" are made only when the config asks for that setting.
+pub const LATE_SYSCALLS: &[(&str, &[&str])] = &[
+    ("bounding_set", &["prctl"]),
+    (
+        "identity",
+        &["setgroups", "setresgid", "setresuid", "prctl"],
+    ),
+    ("capabilities", &["capget", "capset", "prctl"]),
+    // (only if process.scheduler / ioPriority / a nice value is set)
+    (
+        "scheduling",
+        &["sched_setattr", "ioprio_set", "setpriority"],
+    ),
+    ("no_new_privs", &["prctl"]),
+    // (only if linux.landlock is set: the config's filter must allow Landlock's calls)
+    (
+        "landlock",
+        &[
+            "landlock_create_ruleset",
+            "landlock_add_rule",
+            "landlock_restrict_self",
+            "open",
+            "openat",
+            "close",
+            "prctl",
+        ],
+    ),
+    // Rust's std tries statx and falls back to newfstatat on EPERM/ENOSYS by itself.
+    (
+        "executable",
+        &["access", "statx", "newfstatat", "stat", "fstat"],
+    ),
+    // (only if root could not reach the cwd): openat2, and chdir on EPERM/ENOSYS.
+    (
+        "cwd_as_user",
+        &[
+            "openat", "openat2", "chdir", "fchdir", "getcwd", "close", "fcntl",
+        ],
+    ),
+    // close_range, and on EPERM/ENOSYS /proc/self/fd walked with fcntl.
+    (
+        "fds",
+        &[
+            "close_range",
+            "open",
+            "openat",
+            "getdents64",
+            "fstat",
+            "newfstatat",
+            "statx",
+            "fcntl",
+            "close",
+        ],
+    ),
+    ("ready", &["prctl", "sendto", "sendmsg", "write"]),
+    ("wait_start", &["read"]),
+    // (only if startContainer hooks are set): fork and exec of each hook.
+    (
+        "hooks_start_container",
+        &[
+            "memfd_create",
+            "fcntl",
+            "dup",
+            "pipe2",
+            "clone",
+            "fork",
+            "vfork",
+            "execve",
+            "wait4",
+            "write",
+            "read",
+            "lseek",
+            "close",
+            "poll",
+            "kill",
+            "nanosleep",
+            "clock_nanosleep",
+            "rt_sigprocmask",
+            "rt_sigaction",
+            "fstat",
+            "newfstatat",
+            "statx",
+        ],
+    ),
+    ("exec", &["execve"]),
+];
+
+/// The calls of [`LATE_SYSCALLS`] newer than the allowlists of 2019, each tried only where
+/// an older call stands in for it when the filter answers EPERM (or the kernel ENOSYS).
+pub const LATE_WITH_FALLBACK: &[&str] = &["openat2", "close_range"];
 
 /// Enters the container's cgroup on every v1 hierarchy (the v2 one it was born in), before
 /// anything else and while it is still our code alone that runs.
@@ -359,24 +466,50 @@ fn find_executable(name: &str, env: &[String], cwd: &Path) -> io::Result<PathBuf
 
 /// cwd is resolved inside the new root without magic links, and checked to be reachable
 /// from it: a cwd such as /proc/self/fd/N naming a leaked host directory is refused
-/// (CVE-2024-21626).
+/// (CVE-2024-21626). As root and before any filter of the config's (runc's finalizeNamespace
+/// tries the chdir as root first too); a directory root may not search (a user namespace
+/// whose root does not own it) is left to `cwd_as_user`.
 fn step_cwd(c: &mut Ctx) -> io::Result<()> {
-    let cwd = &c.plan.process.cwd;
+    match enter_cwd(&c.plan.process.cwd, false) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            c.cwd_pending = true;
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// The second try of runc's finalizeNamespace, as the final user, possibly under the
+/// config's filter: openat2, then a plain chdir where the filter denies openat2 (EPERM) or
+/// the kernel lacks it (ENOSYS). The chdir path is resolved inside the pivoted root; the
+/// reachability check below still refuses a leaked directory.
+fn step_cwd_as_user(c: &mut Ctx) -> io::Result<()> {
+    if !std::mem::take(&mut c.cwd_pending) {
+        return Ok(());
+    }
+    enter_cwd(&c.plan.process.cwd, true)
+}
+
+fn enter_cwd(cwd: &Path, late: bool) -> io::Result<()> {
+    let named = |what: &str, e: io::Error| {
+        io::Error::new(e.kind(), format!("{what} {}: {e}", cwd.display()))
+    };
     let root = resolve::open_root(Path::new("/"))?;
-    let dir = sys::openat2(
+    match sys::openat2(
         root.as_fd(),
         &relative(cwd),
         libc::O_PATH | libc::O_DIRECTORY,
         0,
         sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS,
-    )
-    .map_err(|e| io::Error::new(e.kind(), format!("cwd {}: {e}", cwd.display())))?;
-    nix::unistd::fchdir(dir.as_raw_fd()).map_err(|e| {
-        io::Error::new(
-            io::Error::from(e).kind(),
-            format!("chdir {}: {e}", cwd.display()),
-        )
-    })?;
+    ) {
+        Ok(dir) => {
+            nix::unistd::fchdir(dir.as_raw_fd()).map_err(|e| named("chdir", io::Error::from(e)))?
+        }
+        Err(e) if late && matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) => {
+            std::env::set_current_dir(cwd).map_err(|e| named("chdir", e))?
+        }
+        Err(e) => return Err(named("cwd", e)),
+    }
     let now = std::env::current_dir()?;
     if !now.is_absolute() || now.to_string_lossy().starts_with("(unreachable)") {
         return Err(io::Error::other(format!(
@@ -562,6 +695,7 @@ mod tests {
                 "host",
                 "paths",
                 "rlimits",
+                "cwd",
                 "seccomp_early",
                 "bounding_set",
                 "identity",
@@ -570,7 +704,7 @@ mod tests {
                 "no_new_privs",
                 "landlock",
                 "executable",
-                "cwd",
+                "cwd_as_user",
                 "fds",
                 "ready",
                 "wait_start",
@@ -578,6 +712,43 @@ mod tests {
                 "seccomp",
             ]
         );
+    }
+
+    /// Every call a late step makes is one Docker's allowlist of 2019 allows (clone without
+    /// namespace flags, as that list has it), or has a classic fallback; Landlock's calls
+    /// are made only for a config that asks for Landlock.
+    #[test]
+    fn late_steps_keep_to_an_allowlist_of_2019() {
+        let era: std::collections::HashSet<&str> =
+            include_str!("../../integration/data/docker-2019-syscalls.txt")
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .chain(["clone"])
+                .collect();
+        for (step, calls) in LATE_SYSCALLS {
+            assert!(
+                step_names().contains(step) || *step == "exec",
+                "{step} is not a step"
+            );
+            for call in *calls {
+                let landlock = *step == "landlock" && call.starts_with("landlock_");
+                assert!(
+                    era.contains(call) || LATE_WITH_FALLBACK.contains(call) || landlock,
+                    "{step}: {call} is denied by allowlists of 2019 and has no fallback"
+                );
+            }
+        }
+        // The late steps are exactly those after seccomp_early.
+        let names = step_names();
+        let early = names.iter().position(|n| *n == "seccomp_early").unwrap();
+        let late: Vec<&str> = names[early + 1..]
+            .iter()
+            .copied()
+            .filter(|n| *n != "seccomp")
+            .chain(["exec"])
+            .collect();
+        let documented: Vec<&str> = LATE_SYSCALLS.iter().map(|(s, _)| *s).collect();
+        assert_eq!(documented, late);
     }
 
     #[test]

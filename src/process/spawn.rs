@@ -93,6 +93,7 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
                 executable: None,
                 landlock_status: None,
                 root: None,
+                cwd_pending: false,
             },
             steps,
         )
