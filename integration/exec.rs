@@ -363,3 +363,24 @@ fn exec_cpu_affinity() {
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
     b.assert_nothing_left();
 }
+
+/// exec refuses a label the host cannot apply, as create does: the process would otherwise
+/// run without the confinement its process JSON names.
+#[test]
+fn exec_refuses_labels_it_cannot_apply() {
+    let mut b = Bundle::new("ex-labels");
+    running(&mut b);
+    let proc_json = b.path().join("process.json");
+    for (field, value) in [
+        ("apparmorProfile", "docker-default"),
+        ("selinuxLabel", "system_u:system_r:container_t:s0"),
+    ] {
+        let mut p = serde_json::json!({"args": ["sh", "-c", "echo ran"], "cwd": "/", "user": {"uid": 0, "gid": 0}});
+        p[field] = value.into();
+        std::fs::write(&proc_json, p.to_string()).unwrap();
+        let (code, out, err) = exec(&b, &["--process", proc_json.to_str().unwrap(), &b.id]);
+        assert_ne!(code, 0, "{field}");
+        assert!(!out.contains("ran"), "{field}: {out}");
+        assert!(err.contains(&format!("process.{field}")), "{err}");
+    }
+}

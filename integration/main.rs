@@ -9,6 +9,7 @@ mod defences;
 mod exec;
 mod exposure;
 mod failures;
+mod hygiene;
 mod landlock;
 mod lifecycle;
 mod manage;

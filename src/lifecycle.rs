@@ -173,8 +173,6 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
             .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
         return Err(Error::Refused(decision.refusal()));
     }
-    let id = req.id;
-    let root = req.root;
     // The config as it runs, kept for exec: the bundle's own bytes unless the profile
     // hardened the document (no remedy changed it: the plan is of those bytes).
     let hardened;
@@ -184,20 +182,15 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         hardened = serde_json::to_vec(&doc.value).unwrap_or_default();
         &hardened
     };
-    let made = create_planned(req, &decision, config, &profile, mode);
-    let (outcome, landlock) = match &made {
-        Ok((_, l)) => ("created".to_string(), l.clone()),
-        Err(e) => (format!("failed: {e}"), None),
-    };
-    if let Err(e) = log.write(&entry(&outcome, landlock.as_deref())) {
-        // Fail closed: a container that is not in the audit log does not run.
-        if made.is_ok() {
-            let _ = delete(root, id, true);
-        }
-        return Err(step_err(
-            "audit",
-            format!("{}: {e}", op.audit_log.display()),
-        ));
+    let audit_err = |e: io::Error| step_err("audit", format!("{}: {e}", op.audit_log.display()));
+    // Fail closed: the record of a container is written before it can be started. Until
+    // then its state stays "creating", which `start` refuses, so a runtime killed between
+    // the decision and the record leaves nothing startable that was never audited.
+    let commit = |landlock: Option<&str>| log.write(&entry("created", landlock)).map_err(audit_err);
+    let made = create_planned(req, &decision, config, &profile, mode, &commit);
+    if let Err(e) = &made {
+        log.write(&entry(&format!("failed: {e}"), None))
+            .map_err(audit_err)?;
     }
     // Left to the process's end rather than freed node by node: `create` exits next and
     // `run` only waits, and freeing a config of a hundred mounts with its plans cost 1.7 µs
@@ -230,6 +223,7 @@ fn create_planned(
     config: &[u8],
     profile: &policy::Profile,
     mode: Mode,
+    commit: &dyn Fn(Option<&str>) -> Result<(), Error>,
 ) -> Result<(i32, Option<String>), Error> {
     let plan = &decision.plan;
     if !plan.unsupported.is_empty() {
@@ -448,6 +442,7 @@ fn create_planned(
         ),
     }
     c.record.landlock = landlock.clone();
+    commit(landlock.as_deref())?;
     c.record.phase = Phase::Created;
     c.save()?;
     undo.armed = false;
@@ -516,15 +511,40 @@ fn compile_filter(plan: &spec::Plan) -> Result<Option<seccomp::Filter>, Error> {
     Ok(Some(f))
 }
 
-/// Written to a temporary file and renamed, so a reader never sees a partial pid.
+/// Written to a new file of a random name beside it and renamed, so a reader never sees a
+/// partial pid. The temporary file is created with O_EXCL|O_NOFOLLOW: a name planted in a
+/// directory others can write (a symlink to a host file, a file of theirs) is never
+/// followed or written through; rename(2) replaces the final name itself, not what a
+/// symlink there points to.
 fn write_pid_file(path: &Path, pid: i32) -> io::Result<()> {
     let path = std::path::absolute(path)?;
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
-    ));
-    fs::write(&tmp, pid.to_string())?;
-    fs::rename(&tmp, &path)
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("pid");
+    let mut last = None;
+    for _ in 0..8 {
+        let tmp = path.with_file_name(format!(".{name}.{:016x}", crate::sys::random_u64()?));
+        let mut f = match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let written = f
+            .write_all(pid.to_string().as_bytes())
+            .and_then(|()| fs::rename(&tmp, &path));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        return written;
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
 }
 
 /// runtime.md#start: releases the init, then runs poststart hooks once the user's process
@@ -664,10 +684,12 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
     };
     match c.status() {
         Status::Stopped => {}
-        Status::Running if !force => {
+        // As runc: a created container is deleted (its init killed), a running, paused or
+        // still creating one only with --force.
+        s @ (Status::Running | Status::Paused | Status::Creating) if !force => {
             return Err(step_err(
                 "delete",
-                format!("cannot delete container {id} that is not stopped: running"),
+                format!("cannot delete container {id} that is not stopped: {s}"),
             ))
         }
         status => {
@@ -913,6 +935,11 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
     } = spec::read_document(&config)?;
     exec_process(&mut value, req.process)?;
     let mut plan = check_exec(&c, &bytes, &mut value)?;
+    // As create: a label the host cannot apply (AppArmor, SELinux) is refused, never
+    // silently dropped, or the process would run without the confinement it names.
+    if !plan.unsupported.is_empty() {
+        return Err(Error::Unsupported(plan.unsupported.join("; ")));
+    }
     match (&req.console, plan.process.terminal) {
         (None, true) => {
             return Err(step_err(

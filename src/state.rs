@@ -31,6 +31,73 @@ pub enum StateError {
     Io { path: PathBuf, source: io::Error },
     #[error("state {path}: {why}")]
     Corrupt { path: PathBuf, why: String },
+    #[error("state root {path}: {why}: state files hold the hooks that delete runs as root; use a directory owned by the runtime's user (root) and writable by no one else (mode 0700 or 0711)")]
+    Unsafe { path: PathBuf, why: String },
+}
+
+/// `--root` and every directory above it must be out of others' reach: state.json holds
+/// the poststop hooks `delete` runs as root, and a record or fifo planted by another user
+/// would be trusted. The root itself is owned by this process's user and writable by no
+/// one else; each directory above it is owned by root or by that user and writable by no
+/// one else, or sticky (/tmp: others cannot rename or remove what is not theirs). A root
+/// not there yet is checked up to what exists and made 0700.
+pub fn check_root(root: &Path) -> Result<(), StateError> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let unsafe_at = |p: &Path, why: String| StateError::Unsafe {
+        path: p.to_path_buf(),
+        why,
+    };
+    let abs = std::path::absolute(root).map_err(io_at(root))?;
+    // The existing part, with its symlinks resolved: that is where the files will be.
+    let mut existing = abs.as_path();
+    let real = loop {
+        match fs::canonicalize(existing) {
+            Ok(r) => break r,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match existing.parent() {
+                Some(p) => existing = p,
+                None => return Err(io_at(root)(e)),
+            },
+            Err(e) => return Err(io_at(existing)(e)),
+        }
+    };
+    let is_root_itself = existing == abs.as_path();
+    let mut dir = real.as_path();
+    let mut first = true;
+    loop {
+        let m = fs::metadata(dir).map_err(io_at(dir))?;
+        if !m.is_dir() {
+            return Err(unsafe_at(dir, "not a directory".into()));
+        }
+        let root_dir = first && is_root_itself;
+        let owners_ok = if root_dir {
+            m.uid() == me
+        } else {
+            m.uid() == 0 || m.uid() == me
+        };
+        if !owners_ok {
+            return Err(unsafe_at(
+                dir,
+                format!("{} is owned by uid {}", dir.display(), m.uid()),
+            ));
+        }
+        let sticky = m.mode() & 0o1000 != 0;
+        if m.mode() & 0o022 != 0 && (root_dir || !sticky) {
+            return Err(unsafe_at(
+                dir,
+                format!(
+                    "{} is writable by group or others (mode {:04o})",
+                    dir.display(),
+                    m.mode() & 0o7777
+                ),
+            ));
+        }
+        first = false;
+        match dir.parent() {
+            Some(p) => dir = p,
+            None => return Ok(()),
+        }
+    }
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
@@ -198,6 +265,7 @@ fn read_record(dir: &Path) -> Result<Record, StateError> {
 impl Container {
     pub fn dir_of(root: &Path, id: &str) -> Result<PathBuf, StateError> {
         validate_id(id)?;
+        check_root(root)?;
         Ok(root.join(id))
     }
 
@@ -333,9 +401,12 @@ impl Container {
 }
 
 /// Every container under `root`, sorted by id; unreadable entries are skipped.
-pub fn list(root: &Path) -> Vec<Container> {
-    let Ok(rd) = fs::read_dir(root) else {
-        return vec![];
+pub fn list(root: &Path) -> Result<Vec<Container>, StateError> {
+    check_root(root)?;
+    let rd = match fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(io_at(root)(e)),
     };
     let mut out: Vec<Container> = rd
         .filter_map(|e| e.ok())
@@ -343,12 +414,58 @@ pub fn list(root: &Path) -> Vec<Container> {
         .filter_map(|id| Container::load(root, &id).ok())
         .collect();
     out.sort_by(|a, b| a.record.id.cmp(&b.record.id));
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_root_must_be_out_of_others_reach() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("state");
+        // Not there yet: checked up to what exists.
+        check_root(&root).unwrap();
+        fs::create_dir(&root).unwrap();
+        mode(&root, 0o700);
+        check_root(&root).unwrap();
+        mode(&root, 0o711);
+        check_root(&root).unwrap();
+        for m in [0o770, 0o777, 0o702] {
+            mode(&root, m);
+            let e = check_root(&root).unwrap_err().to_string();
+            assert!(e.contains("writable by group or others"), "{m:o}: {e}");
+            // A subdirectory named as the root is judged by its parents too.
+            assert!(check_root(&root.join("sub")).is_err());
+        }
+        mode(&root, 0o700);
+        // Above the root: a sticky world-writable directory (/tmp) is fine, a plain one not.
+        mode(t.path(), 0o1777);
+        check_root(&root).unwrap();
+        mode(t.path(), 0o777);
+        assert!(check_root(&root).is_err());
+        mode(t.path(), 0o700);
+        // Through a symlink, the directory it leads to is what counts.
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        check_root(&link).unwrap();
+        mode(&root, 0o777);
+        assert!(check_root(&link).is_err());
+        mode(&root, 0o700);
+        if nix::unistd::geteuid().is_root() {
+            // Owned by someone else: refused as the root, and as a directory above it.
+            nix::unistd::chown(&root, Some(nix::unistd::Uid::from_raw(1000)), None).unwrap();
+            assert!(check_root(&root)
+                .unwrap_err()
+                .to_string()
+                .contains("owned by uid 1000"));
+            assert!(check_root(&root.join("sub")).is_err());
+        }
+    }
 
     pub fn record(id: &str) -> Record {
         Record {
@@ -404,7 +521,7 @@ mod tests {
         drop(c);
         let again = Container::open(d.path(), "one").unwrap();
         assert_eq!(again.record.phase, Phase::Created);
-        assert_eq!(list(d.path()).len(), 1);
+        assert_eq!(list(d.path()).unwrap().len(), 1);
     }
 
     #[test]

@@ -328,6 +328,53 @@ pub fn set_dumpable(on: bool) -> io::Result<()> {
     .map(|_| ())
 }
 
+/// chown and chmod of exactly the inode `fd` names (an O_PATH descriptor is enough), never
+/// of what a path leads to: fchownat(AT_EMPTY_PATH), then fchmodat2(AT_EMPTY_PATH) (Linux
+/// 6.6) or, before it, chmod through the descriptor's /proc/self/fd magic link, which
+/// names the opened inode and nothing a symlink could swap in. chown first: it clears
+/// the set-id bits the mode may ask for.
+pub fn fchown_fchmod(fd: BorrowedFd<'_>, uid: u32, gid: u32, mode: u32) -> io::Result<()> {
+    // SAFETY: the empty C string lives across the call; integer arguments otherwise.
+    check(unsafe {
+        libc::fchownat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            uid,
+            gid,
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } as libc::c_long)?;
+    // SAFETY: as above.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fchmodat2,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            mode as libc::mode_t,
+            libc::AT_EMPTY_PATH,
+        )
+    })
+    .map(|_| ())
+    .or_else(|e| match e.raw_os_error() {
+        Some(libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => {
+            let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+            std::fs::set_permissions(&link, std::os::unix::fs::PermissionsExt::from_mode(mode))
+        }
+        _ => Err(e),
+    })
+}
+
+/// getrandom(2): 8 random bytes, for names that must not be guessed in advance.
+pub fn random_u64() -> io::Result<u64> {
+    let mut b = [0u8; 8];
+    // SAFETY: the kernel writes at most b.len() bytes into our buffer.
+    let n = check(unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) } as libc::c_long)?;
+    if n as usize != b.len() {
+        return Err(io::Error::other("getrandom: short read"));
+    }
+    Ok(u64::from_ne_bytes(b))
+}
+
 /// prctl(PR_CAPBSET_READ): whether capability number `cap` is in the bounding set; None
 /// when the kernel has no such capability (EINVAL: `cap` > /proc/sys/kernel/cap_last_cap).
 pub fn capbset_read(cap: u32) -> io::Result<Option<bool>> {

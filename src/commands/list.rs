@@ -4,7 +4,7 @@ use crate::cli::{ListArgs, ListFormat};
 use crate::state;
 
 pub fn run(root: &Path, a: &ListArgs) -> anyhow::Result<i32> {
-    let all = state::list(root);
+    let all = state::list(root)?;
     if a.quiet {
         for c in &all {
             println!("{}", c.record.id);

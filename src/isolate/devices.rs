@@ -96,22 +96,33 @@ fn bind_from_host(dir: BorrowedFd<'_>, name: &std::ffi::OsStr, host: &Path) -> i
     crate::sys::move_mount_fd(tree.as_fd(), target.as_fd())
 }
 
+/// The node just made (or kept) is opened without following symlinks and checked to be
+/// the device asked for; its mode and owner are set through that descriptor. By path,
+/// while `/` is still the host's, a symlink raced into its place would make chmod give a
+/// host file the device's mode (the CVE-2025-31133/52565 class of path races).
 fn chown_chmod(dir: BorrowedFd<'_>, name: &std::ffi::OsStr, d: &Device) -> io::Result<()> {
+    let node = crate::sys::openat2(
+        dir,
+        Path::new(name),
+        libc::O_PATH | libc::O_NOFOLLOW,
+        0,
+        crate::sys::RESOLVE_NO_SYMLINKS | crate::sys::RESOLVE_BENEATH,
+    )?;
+    let st = nix::sys::stat::fstat(node.as_raw_fd())?;
+    let dev = nix::sys::stat::makedev(d.major, d.minor);
+    let want = match d.kind {
+        'b' => libc::S_IFBLK,
+        'p' => libc::S_IFIFO,
+        _ => libc::S_IFCHR,
+    };
+    if st.st_mode & libc::S_IFMT != want || (want != libc::S_IFIFO && st.st_rdev != dev) {
+        return Err(io::Error::other(format!(
+            "{} changed after it was made",
+            d.path.display()
+        )));
+    }
     // mknod is subject to the umask; the spec's fileMode is exact.
-    nix::sys::stat::fchmodat(
-        Some(dir.as_raw_fd()),
-        name,
-        Mode::from_bits_truncate(d.mode & 0o7777),
-        nix::sys::stat::FchmodatFlags::FollowSymlink,
-    )?;
-    nix::unistd::fchownat(
-        Some(dir.as_raw_fd()),
-        name,
-        Some(nix::unistd::Uid::from_raw(d.uid)),
-        Some(nix::unistd::Gid::from_raw(d.gid)),
-        AtFlags::AT_SYMLINK_NOFOLLOW,
-    )?;
-    Ok(())
+    crate::sys::fchown_fchmod(node.as_fd(), d.uid, d.gid, d.mode & 0o7777)
 }
 
 /// /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr and, with a devpts at /dev/pts, /dev/ptmx.
@@ -139,4 +150,44 @@ pub fn symlinks(root: BorrowedFd<'_>, has_devpts: bool) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn fifo(path: &str, mode: u32) -> Device {
+        Device {
+            path: Path::new("/dev").join(path),
+            kind: 'p',
+            major: 0,
+            minor: 0,
+            mode,
+            uid: nix::unistd::getuid().as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+        }
+    }
+
+    /// The mode is set on the node made, exactly (not through the umask), and a symlink in
+    /// the node's place is never followed: the file it names keeps its mode.
+    #[test]
+    fn mode_and_owner_go_through_the_node_not_its_path() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = std::fs::File::open(d.path()).unwrap();
+        nix::unistd::mkfifo(&d.path().join("node"), Mode::from_bits_truncate(0o600)).unwrap();
+        chown_chmod(dir.as_fd(), "node".as_ref(), &fifo("node", 0o4640)).unwrap();
+        let m = std::fs::symlink_metadata(d.path().join("node")).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o4640);
+
+        let target = d.path().join("host-file");
+        std::fs::write(&target, "x").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&target, d.path().join("link")).unwrap();
+        assert!(chown_chmod(dir.as_fd(), "link".as_ref(), &fifo("link", 0o666)).is_err());
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o7777, 0o600);
+        // A node of another type in its place is refused too.
+        assert!(chown_chmod(dir.as_fd(), "host-file".as_ref(), &fifo("host-file", 0o666)).is_err());
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o7777, 0o600);
+    }
 }
