@@ -14,7 +14,7 @@ fn version_names_spec_and_libseccomp() {
     let s = stdout(&o);
     assert!(
         s.starts_with("palisade version ")
-            && s.contains("\nspec: 1.2.0")
+            && s.contains("\nspec: 1.3.0")
             && s.contains("\nlibseccomp: 2."),
         "{s}"
     );

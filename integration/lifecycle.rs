@@ -11,7 +11,7 @@ fn create_start_kill_delete_walks_the_states() {
     assert!(o.status.success(), "{}", stderr(&o));
     let st = b.state_json();
     assert_eq!(st["status"], "created");
-    assert_eq!(st["ociVersion"], "1.2.0");
+    assert_eq!(st["ociVersion"], "1.3.0");
     assert_eq!(st["bundle"], b.path().to_str().unwrap());
     let pid: i64 = std::fs::read_to_string(&pidfile)
         .unwrap()

@@ -18,6 +18,7 @@ mod policy;
 mod process;
 mod rootfs;
 mod seccomp;
+mod spec13;
 mod systemd;
 mod terminal;
 mod userns;

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";
 
 pub fn hardened_spec() -> Value {
     let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
@@ -90,7 +90,13 @@ pub fn features() -> Value {
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": true}}
+            "mountExtensions": {"idmap": {"enabled": true}},
+            "netDevices": {"enabled": true},
+            "memoryPolicy": {
+                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                          "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+            }
         },
         "annotations": {
             "io.palisade.version": env!("CARGO_PKG_VERSION"),
@@ -104,6 +110,32 @@ pub fn features() -> Value {
 
 #[cfg(test)]
 mod tests {
+    /// Every memory policy mode and flag `features` names is one a config may use.
+    #[test]
+    fn features_name_only_memory_policies_that_plan() {
+        let f = super::features();
+        let mp = &f["linux"]["memoryPolicy"];
+        for mode in mp["modes"].as_array().unwrap() {
+            let nodes = if mode == "MPOL_DEFAULT" || mode == "MPOL_LOCAL" {
+                ""
+            } else {
+                "0"
+            };
+            let p: oci_spec::runtime::LinuxMemoryPolicy =
+                serde_json::from_value(serde_json::json!({"mode": mode, "nodes": nodes})).unwrap();
+            crate::spec::memory_policy::plan(&p).unwrap();
+        }
+        for flag in mp["flags"].as_array().unwrap() {
+            let p: oci_spec::runtime::LinuxMemoryPolicy = serde_json::from_value(
+                serde_json::json!({"mode": "MPOL_BIND", "nodes": "0", "flags": [flag]}),
+            )
+            .unwrap();
+            crate::spec::memory_policy::plan(&p).unwrap();
+        }
+        assert_eq!(f["ociVersionMax"], "1.3.0");
+        assert_eq!(f["linux"]["netDevices"]["enabled"], true);
+    }
+
     #[test]
     fn hardened_spec_is_a_valid_plan() {
         let d = tempfile::tempdir().unwrap();

@@ -16,7 +16,9 @@ use nix::unistd::Pid;
 use crate::audit;
 use crate::hooks::{self, HookError};
 use crate::isolate::cgroups::{self, Cgroup, CgroupError};
-use crate::isolate::{affinity, devfilter, namespaces, resources, seccomp, systemd, userns};
+use crate::isolate::{
+    affinity, devfilter, namespaces, netdev, resources, seccomp, systemd, userns,
+};
 use crate::policy::select::{self, Operator, ANNOTATION_MODE, ANNOTATION_PROFILE};
 use crate::policy::{self, Mode, PolicyError, RealHost, Scope, Verdict};
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
@@ -421,6 +423,18 @@ fn create_planned(
     if let Err(e) = joined {
         pending.abort("cgroup join failed");
         return Err(e.into());
+    }
+    // linux.netDevices: moved by the runtime, from the host's namespace into the
+    // container's, before the init goes on (runtime-spec 1.3).
+    if !plan.net_devices.is_empty() {
+        let moved = namespaces::open_for(plan, pending.pid, crate::spec::NsKind::Network)
+            .map_err(|e| format!("linux.netDevices: the container's network namespace: {e}"))
+            .and_then(|ns| ns.ok_or_else(|| "linux.netDevices: no network namespace".into()))
+            .and_then(|ns| netdev::move_all(&plan.net_devices, ns.as_fd()));
+        if let Err(e) = moved {
+            pending.abort("netDevices failed");
+            return Err(step_err("netDevices", e));
+        }
     }
     pending.proceed(c.record.oci_state_json(Status::Creating))?;
     let landlock = pending.wait_ready(|| {

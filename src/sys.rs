@@ -364,6 +364,25 @@ pub fn fchown_fchmod(fd: BorrowedFd<'_>, uid: u32, gid: u32, mode: u32) -> io::R
     })
 }
 
+/// set_mempolicy(2): `mode` with its MPOL_F_* flags, over the nodes of `mask` (64-bit
+/// words). The kernel reads maxnode - 1 bits (mm/mempolicy.c, get_nodes).
+pub fn set_mempolicy(mode: i32, mask: &[u64]) -> io::Result<()> {
+    let (ptr, maxnode) = if mask.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        (mask.as_ptr(), mask.len() as libc::c_ulong * 64 + 1)
+    };
+    // SAFETY: the kernel reads at most maxnode - 1 bits, which `mask` holds.
+    check(unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) }).map(|_| ())
+}
+
+/// personality(2): sets the execution domain, kept across execve.
+pub fn set_personality(persona: u64) -> io::Result<()> {
+    // SAFETY: integer argument only. The call returns the previous persona, which may look
+    // negative to `check` only as -1 with errno set.
+    check(unsafe { libc::personality(persona as libc::c_ulong) } as libc::c_long).map(|_| ())
+}
+
 /// getrandom(2): 8 random bytes, for names that must not be guessed in advance.
 pub fn random_u64() -> io::Result<u64> {
     let mut b = [0u8; 8];

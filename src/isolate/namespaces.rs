@@ -48,6 +48,18 @@ fn open_planned(ns: &Namespace, path: &Path) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// The namespace of `kind` the container's init (`pid`) is in or will join: the planned
+/// file, checked, for a joined one; the init's own for one it was cloned into.
+pub fn open_for(plan: &Plan, pid: i32, kind: NsKind) -> io::Result<Option<OwnedFd>> {
+    match plan.namespace(kind) {
+        None => Ok(None),
+        Some(ns) => match &ns.path {
+            Some(path) => open_planned(ns, path).map(Some),
+            None => open_ns(Path::new(&format!("/proc/{pid}/ns/{}", kind.proc_name()))).map(Some),
+        },
+    }
+}
+
 /// Joins the planned namespace at `path`; setns itself checks that the file is a
 /// namespace of that kind.
 pub fn join(ns: &Namespace, path: &Path) -> io::Result<()> {

@@ -297,6 +297,23 @@ fn host_ipc(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
 fn host_net(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
     own_namespace(NsKind::Network, x)
 }
+/// linux.netDevices: each host device the config moves in, unless the operator allows it by
+/// name. Judged by the host's device, whatever name it gets inside.
+fn net_devices(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
+    let allowed = strings(p, "allowed");
+    x.plan
+        .net_devices
+        .iter()
+        .filter(|d| !allowed.contains(&d.host))
+        .map(|d| {
+            format!(
+                "linux.netDevices moves the host's network device {:?} into the container (as {:?}): the host loses it and the container gets its network",
+                d.host, d.name
+            )
+        })
+        .collect()
+}
+
 fn host_uts(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
     own_namespace(NsKind::Uts, x)
 }
@@ -1503,6 +1520,25 @@ pub static RULES: &[Rule] = &[
         check: host_net,
         remedy: None,
         fill: Some(fill_net),
+    },
+    Rule {
+        id: "net-devices",
+        title: "No host network device is moved into the container unless allowed",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "Every key of linux.netDevices (a device of the runtime's network namespace) is in the rule's `allowed` list of host device names.",
+        why: "A moved device leaves the host and takes its network with it: a physical interface gives the container a link onto whatever network it is cabled to, outside the pod network and its policies.",
+        closes: "the host's network devices and the networks behind them",
+        references: &[
+            "runtime-spec 1.3 config-linux.md#network-devices",
+            "NIST SP 800-190 §4.4.2 (unbounded network access from containers)",
+        ],
+        fix: "remove linux.netDevices, or have the operator add the device to this rule's `allowed` in the profile",
+        field: "linux.netDevices",
+        defaults: "allowed = []\n",
+        check: net_devices,
+        remedy: None,
+        fill: None,
     },
     Rule {
         id: "host-uts-namespace",

@@ -87,6 +87,9 @@ pub const STEPS: &[(&str, Step)] = &[
     ("host", step_host),
     ("paths", step_paths),
     ("rlimits", step_rlimits),
+    // Before any filter of the config's: older allowlists gate set_mempolicy on CAP_SYS_NICE.
+    ("memory_policy", step_memory_policy),
+    ("personality", step_personality),
     ("cwd", step_cwd),
     // Without no_new_privs the kernel takes a filter only from a task holding
     // CAP_SYS_ADMIN: then seccomp goes here, before any privilege is dropped (as runc does).
@@ -119,6 +122,8 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
     ("affinity", step_exec_affinity),
     ("console", step_console),
     ("rlimits", step_rlimits),
+    ("memory_policy", step_memory_policy),
+    ("personality", step_personality),
     ("cwd", step_cwd),
     ("seccomp_early", step_seccomp_early),
     ("bounding_set", step_bounding_set),
@@ -389,6 +394,19 @@ fn step_host(c: &mut Ctx) -> io::Result<()> {
 
 fn step_rlimits(c: &mut Ctx) -> io::Result<()> {
     limits::apply(&c.plan.process)
+}
+
+fn step_memory_policy(c: &mut Ctx) -> io::Result<()> {
+    crate::isolate::mempolicy::apply(c.plan.memory_policy.as_ref())
+}
+
+/// linux.personality (personality(2)): kept across execve, so the process runs under it.
+fn step_personality(c: &mut Ctx) -> io::Result<()> {
+    match c.plan.personality {
+        None => Ok(()),
+        Some(p) => sys::set_personality(p)
+            .map_err(|e| io::Error::new(e.kind(), format!("personality {p:#x}: {e}"))),
+    }
 }
 
 fn step_bounding_set(c: &mut Ctx) -> io::Result<()> {
@@ -695,6 +713,8 @@ mod tests {
                 "host",
                 "paths",
                 "rlimits",
+                "memory_policy",
+                "personality",
                 "cwd",
                 "seccomp_early",
                 "bounding_set",

@@ -9,6 +9,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 pub mod devices;
 pub mod landlock;
+pub mod memory_policy;
 pub mod mount_options;
 pub mod mounts;
 
@@ -303,8 +304,23 @@ pub struct Plan {
     /// both: neither LSM is available to palisade yet).
     pub apparmor_profile: Option<String>,
     pub selinux_label: Option<String>,
+    /// linux.memoryPolicy, validated (runtime-spec 1.3).
+    pub memory_policy: Option<memory_policy::MemoryPolicy>,
+    /// linux.personality: the persona personality(2) takes (PER_LINUX or PER_LINUX32).
+    pub personality: Option<u64>,
+    /// linux.netDevices: (host name, name in the container), sorted by host name.
+    pub net_devices: Vec<NetDevice>,
     /// Layers the init cannot apply yet are kept here so that create refuses them.
     pub unsupported: Vec<String>,
+}
+
+/// One entry of linux.netDevices (runtime-spec 1.3 config-linux.md#network-devices).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetDevice {
+    /// The device's name in the runtime's network namespace.
+    pub host: String,
+    /// Its name in the container's; may end in a `%d` template the kernel fills in.
+    pub name: String,
 }
 
 impl Plan {
@@ -668,6 +684,38 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
         }
     }
 
+    let memory_policy = linux
+        .memory_policy()
+        .as_ref()
+        .map(memory_policy::plan)
+        .transpose()?;
+    let personality = match linux.personality() {
+        None => None,
+        Some(p) => {
+            if p.flags().as_ref().is_some_and(|f| !f.is_empty()) {
+                return Err(invalid(
+                    "linux.personality.flags",
+                    "no personality flags are supported (runtime-spec config-linux.md#personality)",
+                ));
+            }
+            Some(match p.domain() {
+                oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0,
+                oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 8,
+            })
+        }
+    };
+    let net_devices = net_devices(&linux, &namespaces)?;
+    if linux.intel_rdt().is_some() {
+        unsupported.push("linux.intelRdt (resctrl is not supported by palisade)".into());
+    }
+    if linux
+        .mount_label()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        unsupported.push("linux.mountLabel (SELinux is not active)".into());
+    }
+
     let hooks = hooks(&spec);
     Ok(Plan {
         oci_version: spec.version().clone(),
@@ -707,8 +755,81 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
         time_offsets,
         apparmor_profile,
         selinux_label,
+        memory_policy,
+        personality,
+        net_devices,
         unsupported,
     })
+}
+
+/// linux.netDevices: names the kernel would take (dev_valid_name in net/core/dev.c), a
+/// network namespace of the container's to move them into, and no two devices to one name.
+fn net_devices(
+    linux: &oci_spec::runtime::Linux,
+    namespaces: &[Namespace],
+) -> Result<Vec<NetDevice>, SpecError> {
+    let Some(given) = linux.net_devices() else {
+        return Ok(vec![]);
+    };
+    let valid = |n: &str, template: bool| {
+        !n.is_empty()
+            && n.len() < 16
+            && n != "."
+            && n != ".."
+            && !n.contains(['/', ':'])
+            && !n.chars().any(char::is_whitespace)
+            && (template || !n.contains('%'))
+            && (!template || n.matches('%').count() <= 1 && (!n.contains('%') || n.contains("%d")))
+    };
+    let mut out: Vec<NetDevice> = Vec::new();
+    for (host, d) in given {
+        let field = format!("linux.netDevices[{host:?}]");
+        if !valid(host, false) {
+            return Err(invalid(
+                field,
+                "not a network device name (1 to 15 characters, no '/', ':', '%' or blanks)",
+            ));
+        }
+        let name = d
+            .name()
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(host.clone());
+        if !valid(&name, true) {
+            return Err(invalid(
+                format!("{field}.name"),
+                format!("{name:?} is not a network device name (1 to 15 characters, no '/', ':' or blanks; one %d at most)"),
+            ));
+        }
+        if host == "lo" {
+            return Err(invalid(
+                field,
+                "the loopback device cannot leave its namespace",
+            ));
+        }
+        out.push(NetDevice {
+            host: host.clone(),
+            name,
+        });
+    }
+    out.sort_by(|a, b| a.host.cmp(&b.host));
+    for (i, d) in out.iter().enumerate() {
+        if !d.name.contains("%d") && out[..i].iter().any(|o| o.name == d.name) {
+            return Err(invalid(
+                format!("linux.netDevices[{:?}].name", d.host),
+                format!("{:?} is given to two devices", d.name),
+            ));
+        }
+    }
+    // Without a network namespace of its own the container has the runtime's: the devices
+    // would go nowhere, and moving them into the host's is no move.
+    if !out.is_empty() && !namespaces.iter().any(|n| n.kind == NsKind::Network) {
+        return Err(invalid(
+            "linux.netDevices",
+            "needs a network namespace for the container (linux.namespaces has no network entry)",
+        ));
+    }
+    Ok(out)
 }
 
 /// The mapping of an idmapped mount: its own uidMappings/gidMappings, or with only the

@@ -100,6 +100,9 @@ const CASES: &[Case] = &[
     ("host-network-namespace", "the host's, by path", |d| {
         set_ns(d, "network", Some("/host/net"))
     }),
+    ("net-devices", "a host device moved in, renamed", |d| {
+        d["linux"]["netDevices"] = json!({"eth1": {"name": "eth0"}});
+    }),
     ("host-uts-namespace", "no uts namespace", |d| {
         set_ns(d, "uts", None);
         d["hostname"] = Value::Null;
