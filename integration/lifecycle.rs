@@ -241,3 +241,44 @@ fn runc_specs_default_config_runs() {
     );
     b.assert_nothing_left();
 }
+
+/// runtime-spec 1.3: a failing poststart hook fails `start`, and the container is stopped
+/// and destroyed, with its poststop hooks run (runtime.md#lifecycle, steps 9, 12, 13).
+#[test]
+fn failing_poststart_fails_start_and_destroys() {
+    let mut b = Bundle::new("poststart-fails");
+    let log = b.path().join("poststop.log");
+    b.config["hooks"] = serde_json::json!({
+        "poststart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no >&2; exit 3"]}],
+        "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", format!("echo ran > {}", log.display())]}],
+    });
+    b.script("sleep 100");
+    assert!(b.palisade(&["create", &b.id]).status.success());
+    let o = b.palisade(&["start", &b.id]);
+    assert!(!o.status.success(), "start must fail");
+    assert!(stderr(&o).contains("poststart"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "ran\n");
+    b.assert_nothing_left();
+    // run reports it the same way.
+    let _ = std::fs::remove_file(&log);
+    let (code, _, err) = b.run();
+    assert_ne!(code, 0);
+    assert!(err.contains("poststart"), "{err}");
+    b.assert_nothing_left();
+}
+
+/// A failing startContainer hook fails `start` too, instead of leaving a stopped
+/// container behind a successful start.
+#[test]
+fn failing_start_container_hook_fails_start() {
+    let mut b = Bundle::new("starthook-fails");
+    b.config["hooks"] = serde_json::json!({
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]
+    });
+    b.script("echo never");
+    assert!(b.palisade(&["create", &b.id]).status.success());
+    let o = b.palisade(&["start", &b.id]);
+    assert!(!o.status.success(), "start must fail");
+    assert!(stderr(&o).contains("startContainer"), "{}", stderr(&o));
+    b.assert_nothing_left();
+}

@@ -237,3 +237,109 @@ fn net_devices_under_baseline_need_the_operators_word() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "ctr0 lo");
 }
+
+/// Receives one descriptor and its data from the first connection to `listener`.
+fn receive_fd(
+    listener: std::os::unix::net::UnixListener,
+) -> std::thread::JoinHandle<(String, std::os::fd::OwnedFd)> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let msg = nix::sys::socket::recvmsg::<()>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            nix::sys::socket::MsgFlags::empty(),
+        )
+        .unwrap();
+        let mut fd = None;
+        for c in msg.cmsgs().unwrap() {
+            if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+                // SAFETY: the descriptor was just received and is owned by nobody else.
+                fd = Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
+            }
+        }
+        let n = msg.bytes;
+        (
+            String::from_utf8_lossy(&buf[..n]).into_owned(),
+            fd.expect("a descriptor"),
+        )
+    })
+}
+
+/// The pid a pidfd refers to, from its fdinfo.
+fn pidfd_pid(fd: &std::os::fd::OwnedFd) -> i64 {
+    use std::os::fd::AsRawFd;
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `--pidfd-socket` (runc 1.2): create sends a pidfd of the init, exec one of its process;
+/// signalling through the pidfd reaches exactly that process.
+#[test]
+fn pidfd_socket_receives_the_processes() {
+    let mut b = Bundle::new("s13-pidfd");
+    b.script("sleep 100");
+    let sock = b.path().join("pidfd.sock");
+    let got = receive_fd(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let o = b.palisade(&["create", "--pidfd-socket", sock.to_str().unwrap(), &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (kind, fd) = got.join().unwrap();
+    assert_eq!(kind, "standard");
+    assert_eq!(pidfd_pid(&fd), b.state_json()["pid"].as_i64().unwrap());
+    assert!(b.palisade(&["start", &b.id]).status.success());
+
+    std::fs::remove_file(&sock).unwrap();
+    let got = receive_fd(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let pidfile = b.path().join("exec.pid");
+    let o = b.palisade(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pidfile.to_str().unwrap(),
+        "--pidfd-socket",
+        sock.to_str().unwrap(),
+        &b.id,
+        "sleep",
+        "100",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (kind, exec_fd) = got.join().unwrap();
+    assert_eq!(kind, "setns");
+    let exec_pid: i64 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(pidfd_pid(&exec_fd), exec_pid);
+
+    // SIGKILL through the init's pidfd stops the container.
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_send_signal with a valid pidfd and no siginfo.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    assert_eq!(r, 0);
+    b.wait_status("stopped");
+    // A socket nobody listens on fails create before anything exists.
+    std::fs::remove_file(&sock).unwrap();
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    let o = b.palisade(&["create", "--pidfd-socket", sock.to_str().unwrap(), &b.id]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("pidfd-socket"), "{}", stderr(&o));
+    b.assert_nothing_left();
+}

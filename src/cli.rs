@@ -146,6 +146,9 @@ pub struct CreateArgs {
     /// Pass N extra descriptors (3 .. 3+N-1) to the container.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Unix socket that receives a pidfd of the container's init (runc 1.2).
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
     pub id: String,
 }
 
@@ -178,6 +181,9 @@ pub struct ExecArgs {
     /// Unix socket that receives the pty master (with --tty and --detach).
     #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the new process (runc 1.2).
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     pub tty: bool,

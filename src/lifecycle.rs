@@ -21,6 +21,7 @@ use crate::isolate::{
 };
 use crate::policy::select::{self, Operator, ANNOTATION_MODE, ANNOTATION_PROFILE};
 use crate::policy::{self, Mode, PolicyError, RealHost, Scope, Verdict};
+use crate::process::pidfd;
 use crate::process::spawn::{self, SpawnError, SpawnOptions};
 use crate::spec::{self, Rootfs, SpecError};
 use crate::state::{self, Container, Phase, Record, StateError, Status, StoredHooks};
@@ -87,6 +88,8 @@ pub struct CreateRequest<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// `--pidfd-socket`: where a pidfd of the init goes.
+    pub pidfd_socket: Option<&'a Path>,
     /// `--systemd-cgroup`: the cgroup is a transient systemd scope.
     pub systemd_cgroup: bool,
 }
@@ -280,6 +283,7 @@ fn create_planned(
         hooks: StoredHooks {
             poststart: plan.hooks.poststart.clone(),
             poststop: plan.hooks.poststop.clone(),
+            start_container: !plan.hooks.start_container.is_empty(),
         },
         landlock: None,
         profile: Some(profile_ref(profile)),
@@ -341,6 +345,7 @@ fn create_planned(
     }
 
     let console_socket = req.console.map(Console::connect).transpose()?;
+    let pidfd_socket = req.pidfd_socket.map(pidfd::connect).transpose()?;
     let seccomp_listener = match filter.as_ref().and_then(|f| f.listener_path.as_ref()) {
         None => None,
         Some(path) => Some(OwnedFd::from(UnixStream::connect(path).map_err(|e| {
@@ -423,6 +428,12 @@ fn create_planned(
     if let Err(e) = joined {
         pending.abort("cgroup join failed");
         return Err(e.into());
+    }
+    if let Some(sock) = &pidfd_socket {
+        if let Err(e) = pidfd::send(sock.as_fd(), pending.pid, "standard") {
+            pending.abort("pidfd-socket failed");
+            return Err(e);
+        }
     }
     // linux.netDevices: moved by the runtime, from the host's namespace into the
     // container's, before the init goes on (runtime-spec 1.3).
@@ -598,20 +609,43 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         .write_all(&[0])
         .map_err(|e| step_err("start", format!("release init: {e}")))?;
     let _ = fs::remove_file(&fifo_path);
-    if c.record.hooks.poststart.is_empty() {
+    if c.record.hooks.poststart.is_empty() && !c.record.hooks.start_container {
         return Ok(());
     }
-    // The init holds the only other end; it closes on execve, which POLLERR reports.
+    // The init holds the only other end; it closes on execve (or on exit), which POLLERR
+    // reports.
     wait_exec(fifo.as_fd(), &c);
-    if let Err(e) = hooks::run_all(
-        "poststart",
-        &c.record.hooks.poststart,
-        &c.record.oci_state_json(Status::Running),
-    ) {
+    // runtime-spec 1.3 runtime.md#lifecycle: a failing startContainer or poststart hook is
+    // an error of `start`; the container is stopped and destroyed, with its poststop hooks
+    // (steps 12 and 13), rather than left running beside an error.
+    let failed = if c.record.hooks.start_container && !c.init_alive() {
+        Some(step_err(
+            "start",
+            "the container's process stopped before it was executed (a startContainer hook failed? its error is on the container's stderr)",
+        ))
+    } else {
+        hooks::run_all(
+            "poststart",
+            &c.record.hooks.poststart,
+            &c.record.oci_state_json(Status::Running),
+        )
+        .err()
+        .map(Error::from)
+    };
+    let Some(e) = failed else {
+        return Ok(());
+    };
+    if c.init_alive() {
         let _ = kill(Pid::from_raw(c.record.pid), Signal::SIGKILL);
-        return Err(e.into());
     }
-    Ok(())
+    if !wait_gone(&c, Duration::from_secs(10)) {
+        tracing::warn!("init {} of {id} did not die after SIGKILL", c.record.pid);
+        return Err(e);
+    }
+    if let Err(d) = destroy(&c) {
+        tracing::warn!("destroy {id} after the failed start: {d}");
+    }
+    Err(e)
 }
 
 fn wait_exec(fifo: std::os::fd::BorrowedFd<'_>, c: &Container) {
@@ -786,6 +820,8 @@ pub struct ExecRequest<'a> {
     pub console: Option<Console>,
     pub pid_file: Option<&'a Path>,
     pub preserve_fds: u32,
+    /// `--pidfd-socket`: where a pidfd of the new process goes.
+    pub pidfd_socket: Option<&'a Path>,
     pub ignore_paused: bool,
 }
 
@@ -1008,6 +1044,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
         ));
     }
     let console_socket = req.console.map(Console::connect).transpose()?;
+    let pidfd_socket = req.pidfd_socket.map(pidfd::connect).transpose()?;
     // execCPUAffinity.initial is where "a runtime parent process" runs before the new
     // process is in the container's cgroup (runtime-spec config.md#process): this process,
     // whose affinity the child inherits until its `affinity` step.
@@ -1041,6 +1078,9 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
     let run = || -> Result<(), Error> {
         if let Some(dir) = &pending.v2_unjoined {
             cgroups::join_pid(dir, pending.pid)?;
+        }
+        if let Some(sock) = &pidfd_socket {
+            pidfd::send(sock.as_fd(), pending.pid, "setns")?;
         }
         pending.proceed(c.record.oci_state_json(Status::Running))?;
         pending.wait_ready(|| Err("exec runs no createRuntime hooks".into()))?;

@@ -158,6 +158,9 @@ pub struct StoredHooks {
     pub poststart: Vec<Hook>,
     #[serde(default)]
     pub poststop: Vec<Hook>,
+    /// Whether the init runs startContainer hooks after `start` (start waits for them).
+    #[serde(default)]
+    pub start_container: bool,
 }
 
 /// What the runtime remembers of a container: enough to find, signal and clean it up.

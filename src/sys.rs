@@ -383,6 +383,12 @@ pub fn set_personality(persona: u64) -> io::Result<()> {
     check(unsafe { libc::personality(persona as libc::c_ulong) } as libc::c_long).map(|_| ())
 }
 
+/// pidfd_open(2): a descriptor of process `pid`, close-on-exec.
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: integer arguments; the returned descriptor is ours.
+    owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })
+}
+
 /// getrandom(2): 8 random bytes, for names that must not be guessed in advance.
 pub fn random_u64() -> io::Result<u64> {
     let mut b = [0u8; 8];

@@ -13,6 +13,7 @@ pub fn run(root: &Path, a: &CreateArgs, systemd_cgroup: bool) -> anyhow::Result<
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        pidfd_socket: a.pidfd_socket.as_deref(),
         systemd_cgroup,
     })?;
     Ok(0)

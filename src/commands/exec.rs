@@ -44,6 +44,7 @@ pub fn run(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         console,
         pid_file: a.pid_file.as_deref(),
         preserve_fds: a.preserve_fds,
+        pidfd_socket: a.pidfd_socket.as_deref(),
         ignore_paused: a.ignore_paused,
     })?;
     if a.detach {

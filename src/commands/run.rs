@@ -47,6 +47,7 @@ pub fn run(root: &Path, a: &RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32
         no_pivot: c.no_pivot,
         no_new_keyring: c.no_new_keyring,
         preserve_fds: c.preserve_fds,
+        pidfd_socket: c.pidfd_socket.as_deref(),
         systemd_cgroup,
     })?;
     let master = match ours {

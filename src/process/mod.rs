@@ -2,6 +2,7 @@
 //! two talking over one typed channel (sync).
 
 pub mod init;
+pub mod pidfd;
 pub mod spawn;
 pub mod supervise;
 pub mod sync;
