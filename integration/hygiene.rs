@@ -179,6 +179,8 @@ fn a_create_killed_before_its_audit_record_leaves_nothing_startable() {
     let o = b.palisade(&["start", &b.id]);
     assert!(!o.status.success(), "an unaudited container must not start");
     assert!(stderr(&o).contains("creating"), "{}", stderr(&o));
+    let o = b.palisade(&["kill", &b.id, "KILL"]);
+    assert!(!o.status.success(), "a creating container is not signalled");
     let o = b.palisade(&["delete", &b.id]);
     assert!(!o.status.success(), "creating needs --force");
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());

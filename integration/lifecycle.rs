@@ -282,3 +282,26 @@ fn failing_start_container_hook_fails_start() {
     assert!(stderr(&o).contains("startContainer"), "{}", stderr(&o));
     b.assert_nothing_left();
 }
+
+/// runtime.md#lifecycle: a failing prestart or createContainer hook fails create, which
+/// then destroys what it made and runs the poststop hooks (steps 12 and 13).
+#[test]
+fn failing_create_hooks_run_poststop() {
+    for kind in ["prestart", "createRuntime", "createContainer"] {
+        let mut b = Bundle::new("createhook-fails");
+        let log = b.path().join("poststop.log");
+        b.config["hooks"] = serde_json::json!({
+            kind: [{"path": "/bin/sh", "args": ["sh", "-c", "exit 5"]}],
+            "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", log.display())]}],
+        });
+        b.script("true");
+        let o = b.palisade(&["create", &b.id]);
+        assert!(!o.status.success(), "{kind}");
+        let state = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            state.contains("\"status\":\"stopped\""),
+            "{kind}: poststop got {state:?}"
+        );
+        b.assert_nothing_left();
+    }
+}

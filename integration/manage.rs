@@ -88,6 +88,15 @@ fn update_changes_live_limits() {
     let o = b.palisade(&["update", "--cpuset-cpus", "99", &b.id]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cpuset.cpus"), "{}", stderr(&o));
+    // checkBeforeUpdate: a limit below what the container uses now is refused and not
+    // written; without it the same limit is written.
+    let low = r#"{"memory": {"limit": 4096, "swap": 4096, "checkBeforeUpdate": true}}"#;
+    std::fs::write(&res, low).unwrap();
+    let o = b.palisade(&["update", "--resources", res.to_str().unwrap(), &b.id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("checkBeforeUpdate"), "{}", stderr(&o));
+    let out = stdout(&b.palisade(&["exec", &b.id, "cat", &mem]));
+    assert_eq!(out, "67108864\n");
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
 }
 

@@ -138,3 +138,27 @@ fn cgroup2_mount_shows_only_the_containers_cgroup() {
     );
     assert_eq!(l[1], "0", "the host's hierarchy must not be visible: {out}");
 }
+
+/// config-linux.md#devices: a file at a device's path that is not that device is an error,
+/// not replaced; the same device already there is kept.
+#[test]
+fn a_mismatching_file_at_a_device_path_fails_create() {
+    let mut b = Bundle::new("devices-mismatch");
+    b.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["destination"] != "/dev");
+    std::fs::create_dir_all(b.rootfs().join("dev")).unwrap();
+    std::fs::write(b.rootfs().join("dev/fuse"), "not a device").unwrap();
+    b.config["linux"]["devices"] =
+        serde_json::json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]);
+    b.script("true");
+    let (code, _, err) = b.run();
+    assert_ne!(code, 0);
+    assert!(err.contains("/dev/fuse already exists"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(b.rootfs().join("dev/fuse")).unwrap(),
+        "not a device"
+    );
+    b.assert_nothing_left();
+}

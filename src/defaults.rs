@@ -61,8 +61,8 @@ pub fn features() -> Value {
         "ociVersionMax": OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": [
-            "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap", "mand",
-            "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime",
+            "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap", "iversion",
+            "lazytime", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime",
             "nosuid", "private", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec",
             "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnosuid", "ro", "rprivate", "rrelatime",
             "ridmap", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "runbindable", "rw",

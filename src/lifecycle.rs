@@ -99,6 +99,9 @@ struct Undo<'a> {
     dir: &'a Path,
     cgroup: Option<Cgroup>,
     pid: Option<i32>,
+    /// Once the create hooks may have run: the poststop hooks and the state they are given
+    /// (runtime.md#lifecycle: a failed create hook continues at steps 12 and 13).
+    poststop: Option<(Vec<crate::spec::Hook>, String)>,
     armed: bool,
 }
 
@@ -116,6 +119,11 @@ impl Drop for Undo<'_> {
                 let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
             }
             let _ = cg.remove(true);
+        }
+        if let Some((hooks, state)) = &self.poststop {
+            if let Err(e) = hooks::run_all("poststop", hooks, state) {
+                tracing::warn!("{e}");
+            }
         }
         let _ = fs::remove_dir_all(self.dir);
     }
@@ -161,6 +169,9 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
         &|v| spec::plan_document(v, &bundle, Rootfs::MustExist),
     )?;
     announce(&decision);
+    for w in &decision.plan.process.warnings {
+        tracing::warn!("{w}");
+    }
     let entry = |outcome: &str, landlock: Option<&str>| {
         audit::Entry {
             command: "create",
@@ -295,6 +306,7 @@ fn create_planned(
         dir: &dir,
         cgroup: None,
         pid: None,
+        poststop: None,
         armed: true,
     };
     let snapshot = c.config_path();
@@ -446,6 +458,12 @@ fn create_planned(
             pending.abort("netDevices failed");
             return Err(step_err("netDevices", e));
         }
+    }
+    if !plan.hooks.poststop.is_empty() {
+        undo.poststop = Some((
+            plan.hooks.poststop.clone(),
+            c.record.oci_state_json(Status::Stopped),
+        ));
     }
     pending.proceed(c.record.oci_state_json(Status::Creating))?;
     let landlock = pending.wait_ready(|| {
@@ -685,6 +703,14 @@ pub fn kill_container(root: &Path, id: &str, sig: Signal, all: bool) -> Result<(
     let status = c.status();
     if status == Status::Stopped && !all {
         return Err(step_err("kill", format!("container {id} is not running")));
+    }
+    // runtime.md#kill: only a created or running (or paused) container is signalled; one
+    // still being created is left alone (delete --force removes it).
+    if status == Status::Creating {
+        return Err(step_err(
+            "kill",
+            format!("container {id} is still being created (delete --force removes it)"),
+        ));
     }
     if all {
         let mut pids = c.record.cgroup.pids();
@@ -1188,6 +1214,26 @@ pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
         return Err(step_err("update", format!("container {id} is not running")));
     }
     let writes = resources::plan(r)?;
+    // config-linux.md#memory, checkBeforeUpdate: a new limit below the current usage MUST
+    // be rejected (on v2 the kernel would OOM-kill the container instead).
+    if let Some(m) = r.memory() {
+        if let (Some(true), Some(limit)) = (m.check_before_update(), m.limit().filter(|l| *l > 0)) {
+            let usage = crate::isolate::stats::memory_usage(&c.record.cgroup).ok_or_else(|| {
+                step_err(
+                    "update",
+                    "checkBeforeUpdate: the container's memory usage cannot be read",
+                )
+            })?;
+            if (limit as u64) < usage {
+                return Err(step_err(
+                    "update",
+                    format!(
+                        "linux.resources.memory.limit {limit} is below the container's current usage of {usage} bytes (checkBeforeUpdate)"
+                    ),
+                ));
+            }
+        }
+    }
     if let Some(unit) = &c.record.cgroup.systemd_unit {
         systemd::set_properties(unit, &writes).map_err(CgroupError::from)?;
     }

@@ -35,7 +35,7 @@ pub fn defaults() -> Vec<Device> {
 }
 
 /// Creates one node; a node of the same type and number already there is kept, anything
-/// else at that path is replaced.
+/// else at that path is an error.
 pub fn create(root: BorrowedFd<'_>, d: &Device) -> io::Result<()> {
     let parent = d.path.parent().unwrap_or(Path::new("/dev"));
     let name = d
@@ -55,12 +55,18 @@ pub fn create(root: BorrowedFd<'_>, d: &Device) -> io::Result<()> {
         {
             return chown_chmod(dir.as_fd(), name, d);
         }
-        let flag = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-            nix::unistd::UnlinkatFlags::RemoveDir
-        } else {
-            nix::unistd::UnlinkatFlags::NoRemoveDir
-        };
-        nix::unistd::unlinkat(Some(dir.as_raw_fd()), name, flag)?;
+        // config-linux.md#devices: "If a file already exists at path that does not match
+        // the requested device, the runtime MUST generate an error."
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} already exists in the rootfs and is not the {} device {}:{} asked for",
+                d.path.display(),
+                d.kind,
+                d.major,
+                d.minor
+            ),
+        ));
     }
     match mknodat(Some(dir.as_raw_fd()), name, kind, perm, dev) {
         Ok(()) => chown_chmod(dir.as_fd(), name, d),

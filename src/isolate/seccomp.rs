@@ -56,6 +56,17 @@ pub struct Filter {
 
 fn action(a: A, errno: Option<u32>, field: &str) -> Result<ScmpAction, SeccompError> {
     let ret = |e: Option<u32>| e.map(|v| v as i32).unwrap_or(libc::EPERM);
+    // config-linux.md#seccomp: "When the action doesn't support an errno, the runtime MUST
+    // print and error and fail."
+    if errno.is_some() && !matches!(a, A::ScmpActErrno | A::ScmpActTrace) {
+        return Err(invalid(
+            field,
+            format!(
+                "errnoRet is set but {} returns no errno (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE do)",
+                name_of(&a)
+            ),
+        ));
+    }
     Ok(match a {
         A::ScmpActKill | A::ScmpActKillThread => ScmpAction::KillThread,
         A::ScmpActKillProcess => ScmpAction::KillProcess,
@@ -316,6 +327,27 @@ mod tests {
         })))
         .unwrap();
         assert_eq!(f.rules, 3);
+    }
+
+    /// config-linux.md#seccomp: an errnoRet on an action without an errno fails.
+    #[test]
+    fn errno_ret_only_with_actions_that_return_one() {
+        let e = compile(&seccomp(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 1
+        })))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("defaultAction") && e.contains("errnoRet"), "{e}");
+        let e = compile(&seccomp(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_KILL_PROCESS", "errnoRet": 5}]
+        })))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("errnoRet") && e.contains("SCMP_ACT_KILL_PROCESS"),
+            "{e}"
+        );
     }
 
     #[test]

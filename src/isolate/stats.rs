@@ -103,6 +103,17 @@ pub fn stats(cg: &Cgroup) -> Value {
     Value::Object(out)
 }
 
+/// The memory the cgroup uses now, in bytes.
+pub fn memory_usage(cg: &Cgroup) -> Option<u64> {
+    let d = dir(cg, "memory")?;
+    let file = if is_v2_unified() {
+        "memory.current"
+    } else {
+        "memory.usage_in_bytes"
+    };
+    read(&d.join(file))?.parse().ok()
+}
+
 /// How many processes of the cgroup the OOM killer has killed so far.
 pub fn oom_kills(cg: &Cgroup) -> u64 {
     let Some(d) = dir(cg, "memory") else { return 0 };

@@ -251,6 +251,9 @@ pub struct Process {
     pub scheduler: Option<libc::sched_attr>,
     /// process.ioPriority, as ioprio_set(2) takes it.
     pub io_priority: Option<i32>,
+    /// What was left out rather than refused (config.md: capabilities that cannot be
+    /// granted are logged as warnings); create logs them.
+    pub warnings: Vec<String>,
 }
 
 /// runtime-spec config.md#process `execCPUAffinity`, as CPU numbers.
@@ -431,6 +434,7 @@ fn landlock(
 
 /// Validates a parsed spec into a [`Plan`]; `bundle` must be absolute.
 pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecError> {
+    oci_version(spec.version())?;
     // Moved out, not copied: the seccomp filter alone can be hundreds of rules.
     let mut linux = spec.linux_mut().take().unwrap_or_default();
     let given = spec.mounts_mut().take().unwrap_or_default();
@@ -470,7 +474,12 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
     let mut mounts = Vec::with_capacity(given.len());
     let mut pins: std::collections::HashMap<PathBuf, Option<Pin>> = Default::default();
     for (i, mut m) in given.into_iter().enumerate() {
-        let destination = std::mem::take(m.destination_mut());
+        let mut destination = std::mem::take(m.destination_mut());
+        // runtime-spec 1.3 config.md#mounts: a relative destination (deprecated) is read
+        // as relative to "/". Made absolute here, so that everything after reads one form.
+        if destination.is_relative() && !destination.as_os_str().is_empty() {
+            destination = Path::new("/").join(destination);
+        }
         container_path(&destination, || field(i, ".destination"))?;
         let options = MountOptions::parse(m.options().as_deref().unwrap_or_default());
         let idmap = mount_idmap(&m, &options, &linux, &namespaces, || field(i, ""))?;
@@ -716,7 +725,7 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
         unsupported.push("linux.mountLabel (SELinux is not active)".into());
     }
 
-    let hooks = hooks(&spec);
+    let hooks = hooks(&spec)?;
     Ok(Plan {
         oci_version: spec.version().clone(),
         bundle: bundle.to_path_buf(),
@@ -830,6 +839,38 @@ fn net_devices(
         ));
     }
     Ok(out)
+}
+
+/// config.md#specification-version: ociVersion is REQUIRED and MUST be SemVer 2.0.0; a
+/// major version other than 1 is a format this runtime does not know.
+fn oci_version(v: &str) -> Result<(), SpecError> {
+    let core = v.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = |p: &str| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" || !p.starts_with('0'))
+    };
+    if v.is_empty() {
+        return Err(invalid(
+            "ociVersion",
+            "missing: the config must say which runtime-spec version it follows",
+        ));
+    }
+    if parts.len() != 3 || !parts.iter().all(|p| numeric(p)) {
+        return Err(invalid(
+            "ociVersion",
+            format!("{v:?} is not a SemVer version (MAJOR.MINOR.PATCH)"),
+        ));
+    }
+    if parts[0] != "1" {
+        return Err(invalid(
+            "ociVersion",
+            format!(
+                "{v:?}: this runtime implements runtime-spec 1.x (up to {})",
+                crate::defaults::OCI_VERSION
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The mapping of an idmapped mount: its own uidMappings/gidMappings, or with only the
@@ -970,9 +1011,19 @@ pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError
     // (capabilities(7)); runc and crun skip the others without an error, and `runc spec`
     // lists ambient capabilities with an empty inheritable set (CVE-2022-29162). Skipping
     // one grants less, never more.
+    // config.md#linux-process: a capability that cannot be granted MUST be logged as a
+    // warning.
+    let mut warnings = Vec::new();
     let (permitted, inheritable) = (caps.permitted.clone(), caps.inheritable.clone());
-    caps.ambient
-        .retain(|c| permitted.contains(c) && inheritable.contains(c));
+    caps.ambient.retain(|c| {
+        let keep = permitted.contains(c) && inheritable.contains(c);
+        if !keep {
+            warnings.push(format!(
+                "process.capabilities.ambient: {c} is not both permitted and inheritable; the kernel cannot raise it, so it is left out"
+            ));
+        }
+        keep
+    });
     let mut rlimits = Vec::new();
     for (i, r) in p
         .rlimits()
@@ -1062,6 +1113,7 @@ pub fn process_from(p: &oci_spec::runtime::Process) -> Result<Process, SpecError
         exec_cpu_affinity,
         scheduler,
         io_priority,
+        warnings,
     })
 }
 
@@ -1250,35 +1302,54 @@ fn device_rules(
     Ok(out)
 }
 
-fn hooks(spec: &Spec) -> Hooks {
+/// config.md#posix-platform-hooks: `path` MUST be absolute (a bare name would be looked up
+/// in the runtime's PATH), and a `timeout` that is set MUST be greater than zero.
+fn hooks(spec: &Spec) -> Result<Hooks, SpecError> {
     let Some(h) = spec.hooks() else {
-        return Hooks::default();
+        return Ok(Hooks::default());
     };
-    let conv = |v: &Option<Vec<oci_spec::runtime::Hook>>| -> Vec<Hook> {
-        v.as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(|h| Hook {
-                path: h.path().clone(),
-                args: h.args().clone().unwrap_or_default(),
-                env: h.env().clone().unwrap_or_default(),
-                timeout: h
-                    .timeout()
-                    .and_then(|t| u64::try_from(t).ok())
-                    .filter(|t| *t > 0),
-            })
-            .collect()
-    };
+    let conv =
+        |kind: &str, v: &Option<Vec<oci_spec::runtime::Hook>>| -> Result<Vec<Hook>, SpecError> {
+            v.as_deref()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    if !h.path().is_absolute() {
+                        return Err(invalid(
+                            format!("hooks.{kind}[{i}].path"),
+                            format!("{} is not an absolute path", h.path().display()),
+                        ));
+                    }
+                    let timeout = match h.timeout() {
+                        None => None,
+                        Some(t) if t > 0 => Some(t as u64),
+                        Some(t) => {
+                            return Err(invalid(
+                                format!("hooks.{kind}[{i}].timeout"),
+                                format!("{t}: a timeout must be greater than zero"),
+                            ))
+                        }
+                    };
+                    Ok(Hook {
+                        path: h.path().clone(),
+                        args: h.args().clone().unwrap_or_default(),
+                        env: h.env().clone().unwrap_or_default(),
+                        timeout,
+                    })
+                })
+                .collect()
+        };
     #[allow(deprecated)]
-    let prestart = conv(h.prestart());
-    Hooks {
+    let prestart = conv("prestart", h.prestart())?;
+    Ok(Hooks {
         prestart,
-        create_runtime: conv(h.create_runtime()),
-        create_container: conv(h.create_container()),
-        start_container: conv(h.start_container()),
-        poststart: conv(h.poststart()),
-        poststop: conv(h.poststop()),
-    }
+        create_runtime: conv("createRuntime", h.create_runtime())?,
+        create_container: conv("createContainer", h.create_container())?,
+        start_container: conv("startContainer", h.start_container())?,
+        poststart: conv("poststart", h.poststart())?,
+        poststop: conv("poststop", h.poststop())?,
+    })
 }
 
 #[cfg(test)]
@@ -1300,6 +1371,57 @@ mod tests {
             "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}, {"type": "uts"}]},
             "hostname": "box"
         })
+    }
+
+    fn plan_err(config: serde_json::Value) -> String {
+        let d = bundle_with(config);
+        load(d.path()).unwrap_err().to_string()
+    }
+
+    /// config.md: ociVersion is SemVer and 1.x; hook paths absolute, timeouts above zero;
+    /// relative mount destinations are taken from "/".
+    #[test]
+    fn required_forms_of_config_md() {
+        let mut c = base();
+        c.as_object_mut().unwrap().remove("ociVersion");
+        assert!(plan_err(c).contains("ociVersion: missing"));
+        for (v, says) in [
+            (serde_json::json!(""), "missing"),
+            (serde_json::json!("1.2"), "not a SemVer"),
+            (serde_json::json!("01.2.0"), "not a SemVer"),
+            (serde_json::json!("2.0.0"), "runtime-spec 1.x"),
+        ] {
+            let mut c = base();
+            c["ociVersion"] = v.clone();
+            let e = plan_err(c);
+            assert!(e.contains("ociVersion") && e.contains(says), "{v}: {e}");
+        }
+        for v in ["1.0.0", "1.3.0", "1.0.2-dev", "1.1.0-rc.1+build.5"] {
+            let mut c = base();
+            c["ociVersion"] = v.into();
+            let d = bundle_with(c);
+            load(d.path()).unwrap();
+        }
+        let mut c = base();
+        c["mounts"] =
+            serde_json::json!([{"destination": "tmp/x", "type": "tmpfs", "source": "tmpfs"}]);
+        let d = bundle_with(c);
+        assert_eq!(
+            load(d.path()).unwrap().mounts[0].destination,
+            Path::new("/tmp/x")
+        );
+        let mut c = base();
+        c["mounts"] =
+            serde_json::json!([{"destination": "../x", "type": "tmpfs", "source": "tmpfs"}]);
+        assert!(plan_err(c).contains("contains '..'"));
+        let mut c = base();
+        c["hooks"] = serde_json::json!({"poststop": [{"path": "true"}]});
+        assert!(plan_err(c).contains("hooks.poststop[0].path"));
+        for t in [0, -5] {
+            let mut c = base();
+            c["hooks"] = serde_json::json!({"prestart": [{"path": "/bin/true", "timeout": t}]});
+            assert!(plan_err(c).contains("hooks.prestart[0].timeout"));
+        }
     }
 
     #[test]
@@ -1334,9 +1456,27 @@ mod tests {
         assert!(e.starts_with("root.path"), "{e}");
     }
 
+    /// An ambient capability the kernel cannot raise is left out, with a warning.
     #[test]
-    fn relative_or_dotdot_destinations_are_refused() {
-        for dest in ["relative", "/a/../../etc"] {
+    fn ungrantable_ambient_capabilities_are_warned_about() {
+        let mut c = base();
+        c["process"]["capabilities"] = serde_json::json!({
+            "bounding": ["CAP_KILL"], "permitted": ["CAP_KILL"], "effective": ["CAP_KILL"],
+            "ambient": ["CAP_KILL"]
+        });
+        let d = bundle_with(c);
+        let p = load(d.path()).unwrap();
+        assert!(p.process.caps.ambient.is_empty());
+        assert!(
+            p.process.warnings[0].contains("CAP_KILL"),
+            "{:?}",
+            p.process.warnings
+        );
+    }
+
+    #[test]
+    fn dotdot_destinations_are_refused() {
+        for dest in ["relative/../../etc", "/a/../../etc"] {
             let mut c = base();
             c["mounts"] =
                 serde_json::json!([{"destination": dest, "type": "tmpfs", "source": "tmpfs"}]);

@@ -81,6 +81,10 @@ impl MountOptions {
                 "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
                 "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
                 "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
+                "iversion" => (MsFlags::MS_I_VERSION, MsFlags::empty()),
+                "noiversion" => (MsFlags::empty(), MsFlags::MS_I_VERSION),
+                "lazytime" => (MsFlags::MS_LAZYTIME, MsFlags::empty()),
+                "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
                 "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
                 "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
                 "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
@@ -207,6 +211,21 @@ mod tests {
         ));
         assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
         assert_eq!(o.data_string(), "mode=755,size=64k");
+    }
+
+    /// config.md#linux-mount-options lists these as flags, not filesystem data.
+    #[test]
+    fn iversion_and_lazytime_are_flags() {
+        let o = parse(&["iversion", "lazytime"]);
+        assert!(o
+            .flags
+            .contains(MsFlags::MS_I_VERSION | MsFlags::MS_LAZYTIME));
+        assert!(o.data.is_empty());
+        let o = parse(&["lazytime", "nolazytime", "noiversion"]);
+        assert!(!o.flags.contains(MsFlags::MS_LAZYTIME));
+        assert!(o
+            .clear
+            .contains(MsFlags::MS_LAZYTIME | MsFlags::MS_I_VERSION));
     }
 
     #[test]
