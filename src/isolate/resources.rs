@@ -413,6 +413,12 @@ pub fn v2_writes(r: &LinuxResources) -> Result<Vec<Write>, ResourceError> {
             ));
         }
         for d in b.weight_device().as_deref().unwrap_or_default() {
+            if d.leaf_weight().is_some_and(|l| l != 0) {
+                return Err(unsupported(
+                    "blockIO.weightDevice[].leafWeight",
+                    "cgroup v2 has no leaf weight",
+                ));
+            }
             if let Some(v) = d.weight() {
                 out.push(w(
                     "io",
@@ -508,6 +514,14 @@ fn write_file(dir: &Path, wr: &Write) -> Result<(), ResourceError> {
 /// The writes for this host's cgroup version: computed before anything is created, so
 /// that a limit this host cannot express fails create with nothing to undo.
 pub fn plan(r: &LinuxResources) -> Result<Vec<Write>, ResourceError> {
+    // Memory is accounted hierarchically on every kernel palisade runs on (cgroup v2, and
+    // v1's memory.use_hierarchy is fixed at 1 since Linux 5.16): false cannot be had.
+    if r.memory().and_then(|m| m.use_hierarchy()) == Some(false) {
+        return Err(unsupported(
+            "memory.useHierarchy",
+            "false: the kernel always accounts memory hierarchically",
+        ));
+    }
     if is_v2_unified() {
         v2_writes(r)
     } else {
@@ -621,6 +635,23 @@ mod tests {
         }));
         assert!(v1_writes(&r).unwrap().is_empty());
         assert!(v2_writes(&r).unwrap().is_empty());
+    }
+
+    /// What cannot be had is refused, not dropped: useHierarchy false anywhere, a device's
+    /// leaf weight on v2 (a zero one is Docker's "unset").
+    #[test]
+    fn settings_without_a_kernel_control_are_refused() {
+        let e = plan(&res(serde_json::json!({"memory": {"useHierarchy": false}}))).unwrap_err();
+        assert!(e.to_string().contains("memory.useHierarchy"), "{e}");
+        assert!(plan(&res(serde_json::json!({"memory": {"useHierarchy": true}}))).is_ok());
+        let leaf = |l: u16| {
+            res(
+                serde_json::json!({"blockIO": {"weightDevice": [{"major": 8, "minor": 0, "weight": 100, "leafWeight": l}]}}),
+            )
+        };
+        let e = v2_writes(&leaf(50)).unwrap_err();
+        assert!(e.to_string().contains("leafWeight"), "{e}");
+        assert_eq!(v2_writes(&leaf(0)).unwrap().len(), 1);
     }
 
     #[test]
