@@ -305,3 +305,21 @@ fn failing_create_hooks_run_poststop() {
         b.assert_nothing_left();
     }
 }
+
+/// With startContainer hooks that pass, a process that exits at once is not mistaken for a
+/// failed hook: start succeeds and the container is stopped, not destroyed.
+#[test]
+fn a_quick_exit_after_start_container_hooks_is_no_failure() {
+    let mut b = Bundle::new("starthook-quick");
+    b.config["hooks"] = serde_json::json!({
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "true"]}]
+    });
+    b.script("exit 0");
+    for _ in 0..5 {
+        assert!(b.palisade(&["create", &b.id]).status.success());
+        let o = b.palisade(&["start", &b.id]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        b.wait_status("stopped");
+        assert!(b.palisade(&["delete", &b.id]).status.success());
+    }
+}

@@ -383,3 +383,38 @@ fn calls_after_filter(trace: &str) -> std::collections::BTreeSet<String> {
     }
     out
 }
+
+/// A config's own early filter (noNewPrivileges false) cannot keep the runtime from dropping
+/// privilege: the bounding set is dropped before the filter exists, so a filter answering
+/// PR_CAPBSET_READ with EINVAL changes nothing; a filter that would fake success for the
+/// identity and capability calls is refused before anything exists.
+#[test]
+fn an_early_filter_cannot_keep_privileges() {
+    let mut b = Bundle::new("sc-early-priv");
+    b.config["process"]["noNewPrivileges"] = false.into();
+    b.config["process"]["capabilities"] = serde_json::json!({
+        "bounding": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"]});
+    with_filter(
+        &mut b,
+        serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["prctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+                          "args": [{"index": 0, "value": 23, "op": "SCMP_CMP_EQ"}]}]}),
+    );
+    let out = b.probe("grep -E '^Cap(Bnd|Prm|Eff):' /proc/self/status");
+    for set in ["CapBnd", "CapPrm", "CapEff"] {
+        assert!(out.contains(&format!("{set}:\t0000000000000001")), "{out}");
+    }
+    with_filter(
+        &mut b,
+        serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["capset", "setresuid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}),
+    );
+    b.script("true");
+    let (code, _, err) = b.run();
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("linux.seccomp") && err.contains("noNewPrivileges"),
+        "{err}"
+    );
+    b.assert_nothing_left();
+}

@@ -102,6 +102,9 @@ struct Undo<'a> {
     /// Once the create hooks may have run: the poststop hooks and the state they are given
     /// (runtime.md#lifecycle: a failed create hook continues at steps 12 and 13).
     poststop: Option<(Vec<crate::spec::Hook>, String)>,
+    /// A pid file written for an init that is then killed: removed, so that it never names
+    /// a pid the kernel gives to someone else.
+    pid_file: Option<PathBuf>,
     armed: bool,
 }
 
@@ -124,6 +127,9 @@ impl Drop for Undo<'_> {
             if let Err(e) = hooks::run_all("poststop", hooks, state) {
                 tracing::warn!("{e}");
             }
+        }
+        if let Some(p) = &self.pid_file {
+            let _ = fs::remove_file(p);
         }
         let _ = fs::remove_dir_all(self.dir);
     }
@@ -307,6 +313,7 @@ fn create_planned(
         cgroup: None,
         pid: None,
         poststop: None,
+        pid_file: None,
         armed: true,
     };
     let snapshot = c.config_path();
@@ -476,6 +483,7 @@ fn create_planned(
     if let Some(pf) = req.pid_file {
         write_pid_file(pf, pending.pid)
             .map_err(|e| step_err("pid-file", format!("{}: {e}", pf.display())))?;
+        undo.pid_file = Some(pf.to_path_buf());
     }
     match landlock.as_deref() {
         None => {}
@@ -623,8 +631,15 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
                 ),
             )
         })?;
+    // One byte releases the init; with startContainer hooks a second one is taken by the
+    // init once they have passed, so that a hook's failure is told from a quick exit.
+    let bytes: &[u8] = if c.record.hooks.start_container {
+        &[0, 0]
+    } else {
+        &[0]
+    };
     (&fifo)
-        .write_all(&[0])
+        .write_all(bytes)
         .map_err(|e| step_err("start", format!("release init: {e}")))?;
     let _ = fs::remove_file(&fifo_path);
     if c.record.hooks.poststart.is_empty() && !c.record.hooks.start_container {
@@ -636,7 +651,13 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     // runtime-spec 1.3 runtime.md#lifecycle: a failing startContainer or poststart hook is
     // an error of `start`; the container is stopped and destroyed, with its poststop hooks
     // (steps 12 and 13), rather than left running beside an error.
-    let failed = if c.record.hooks.start_container && !c.init_alive() {
+    // The second byte still there: the init never finished its startContainer hooks. If it
+    // still runs (a hook slower than the wait), start returns without judging.
+    // (An init that closed the fifo on its way out may not look dead yet: given a moment.)
+    let hooks_failed = c.record.hooks.start_container
+        && crate::sys::fionread(fifo.as_fd()).map_or(true, |n| n > 0)
+        && wait_gone(&c, Duration::from_secs(2));
+    let failed = if hooks_failed {
         Some(step_err(
             "start",
             "the container's process stopped before it was executed (a startContainer hook failed? its error is on the container's stderr)",
@@ -706,7 +727,7 @@ pub fn kill_container(root: &Path, id: &str, sig: Signal, all: bool) -> Result<(
     }
     // runtime.md#kill: only a created or running (or paused) container is signalled; one
     // still being created is left alone (delete --force removes it).
-    if status == Status::Creating {
+    if status == Status::Creating && c.init_alive() {
         return Err(step_err(
             "kill",
             format!("container {id} is still being created (delete --force removes it)"),
@@ -760,6 +781,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
         Status::Stopped => {}
         // As runc: a created container is deleted (its init killed), a running, paused or
         // still creating one only with --force.
+        // A record still `creating` with no live init is what a create killed before its
+        // init existed leaves (the lock we hold says no create is running now): stale.
+        Status::Creating if !c.init_alive() => {}
         s @ (Status::Running | Status::Paused | Status::Creating) if !force => {
             return Err(step_err(
                 "delete",

@@ -49,6 +49,23 @@ pub fn check_root(root: &Path) -> Result<(), StateError> {
         why,
     };
     let abs = std::path::absolute(root).map_err(io_at(root))?;
+    // A symlink on the way is followed by every later open: one owned by someone else (in
+    // a sticky /tmp, say) could be replaced by its owner after this check.
+    let mut prefix = PathBuf::new();
+    for c in abs.components() {
+        prefix.push(c);
+        match fs::symlink_metadata(&prefix) {
+            Ok(m) if m.file_type().is_symlink() && m.uid() != 0 && m.uid() != me => {
+                return Err(unsafe_at(
+                    &prefix,
+                    format!("{} is a symlink owned by uid {}", prefix.display(), m.uid()),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+            Err(e) => return Err(io_at(&prefix)(e)),
+        }
+    }
     // The existing part, with its symlinks resolved: that is where the files will be.
     let mut existing = abs.as_path();
     let real = loop {
@@ -316,6 +333,9 @@ impl Container {
             .mode(0o700)
             .create(root)
             .map_err(io_at(root))?;
+        // Again once it exists: a directory someone else made there between the first
+        // check and this mkdir is theirs, and refused.
+        check_root(root)?;
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -356,6 +376,7 @@ impl Container {
             .create(true)
             .truncate(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)
             .map_err(io_at(&tmp))?;
         f.write_all(&bytes).map_err(io_at(&tmp))?;
@@ -467,6 +488,19 @@ mod tests {
                 .to_string()
                 .contains("owned by uid 1000"));
             assert!(check_root(&root.join("sub")).is_err());
+            // A symlink of someone else's on the way could be swapped after the check.
+            nix::unistd::chown(&root, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+            check_root(&link).unwrap();
+            nix::unistd::fchownat(
+                None,
+                &link,
+                Some(nix::unistd::Uid::from_raw(1000)),
+                None,
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .unwrap();
+            let e = check_root(&link).unwrap_err().to_string();
+            assert!(e.contains("symlink owned by uid 1000"), "{e}");
         }
     }
 

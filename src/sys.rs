@@ -389,6 +389,14 @@ pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })
 }
 
+/// ioctl(FIONREAD): the bytes waiting in a pipe or fifo, from either end.
+pub fn fionread(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int into `n`, which lives across the call.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } as libc::c_long)?;
+    Ok(n.max(0) as usize)
+}
+
 /// getrandom(2): 8 random bytes, for names that must not be guessed in advance.
 pub fn random_u64() -> io::Result<u64> {
     let mut b = [0u8; 8];

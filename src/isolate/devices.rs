@@ -34,9 +34,20 @@ pub fn defaults() -> Vec<Device> {
     .collect()
 }
 
-/// Creates one node; a node of the same type and number already there is kept, anything
-/// else at that path is an error.
-pub fn create(root: BorrowedFd<'_>, d: &Device) -> io::Result<()> {
+/// What to do with a file of the rootfs at a device's path that is not that device.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// The default devices: the image's file is replaced (a /dev/null symlink planted in
+    /// the image must not be what masks are made from, CVE-2025-31133).
+    Replace,
+    /// linux.devices: config-linux.md#devices says a mismatching file is an error.
+    Refuse,
+}
+
+/// Creates one node. A node of the same type and number already there is kept as it is:
+/// it is not the runtime's, and may be a host node bound there, so its mode and owner are
+/// not touched.
+pub fn create(root: BorrowedFd<'_>, d: &Device, existing: Existing) -> io::Result<()> {
     let parent = d.path.parent().unwrap_or(Path::new("/dev"));
     let name = d
         .path
@@ -53,33 +64,66 @@ pub fn create(root: BorrowedFd<'_>, d: &Device) -> io::Result<()> {
     if let Ok(st) = fstatat(Some(dir.as_raw_fd()), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         if st.st_mode & libc::S_IFMT == kind.bits() && (kind == SFlag::S_IFIFO || st.st_rdev == dev)
         {
-            return chown_chmod(dir.as_fd(), name, d);
+            return Ok(());
         }
-        // config-linux.md#devices: "If a file already exists at path that does not match
-        // the requested device, the runtime MUST generate an error."
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "{} already exists in the rootfs and is not the {} device {}:{} asked for",
-                d.path.display(),
-                d.kind,
-                d.major,
-                d.minor
-            ),
-        ));
+        if existing == Existing::Refuse {
+            // config-linux.md#devices: "If a file already exists at path that does not
+            // match the requested device, the runtime MUST generate an error."
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} already exists in the rootfs and is not the {} device {}:{} asked for",
+                    d.path.display(),
+                    d.kind,
+                    d.major,
+                    d.minor
+                ),
+            ));
+        }
+        let flag = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            nix::unistd::UnlinkatFlags::RemoveDir
+        } else {
+            nix::unistd::UnlinkatFlags::NoRemoveDir
+        };
+        nix::unistd::unlinkat(Some(dir.as_raw_fd()), name, flag)?;
     }
     match mknodat(Some(dir.as_raw_fd()), name, kind, perm, dev) {
         Ok(()) => chown_chmod(dir.as_fd(), name, d),
         // In a user namespace the kernel refuses mknod: bind the host's node of the same
         // path instead, as runc does.
-        Err(nix::errno::Errno::EPERM) => bind_from_host(dir.as_fd(), name, &d.path),
+        Err(nix::errno::Errno::EPERM) => bind_from_host(dir.as_fd(), name, d, kind, dev),
         Err(e) => Err(e.into()),
     }
 }
 
-fn bind_from_host(dir: BorrowedFd<'_>, name: &std::ffi::OsStr, host: &Path) -> io::Result<()> {
-    let src = super::resolve::open_path(host)
-        .map_err(|e| io::Error::new(e.kind(), format!("host device {}: {e}", host.display())))?;
+/// The host's node at the same path, bound in: opened without following symlinks and
+/// checked to be the very device the plan (and the policy) names, so that an entry judged
+/// as c 1:3 cannot bring in whatever file the host has at that path.
+fn bind_from_host(
+    dir: BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+    d: &Device,
+    kind: SFlag,
+    dev: libc::dev_t,
+) -> io::Result<()> {
+    let host = &d.path;
+    let bad = |why: String| io::Error::other(format!("host device {}: {why}", host.display()));
+    let slash = super::resolve::open_root(Path::new("/"))?;
+    let src = crate::sys::openat2(
+        slash.as_fd(),
+        host.strip_prefix("/").unwrap_or(host),
+        libc::O_PATH | libc::O_NOFOLLOW,
+        0,
+        crate::sys::RESOLVE_NO_SYMLINKS,
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    let st = nix::sys::stat::fstat(src.as_raw_fd())?;
+    if st.st_mode & libc::S_IFMT != kind.bits() || st.st_rdev != dev {
+        return Err(bad(format!(
+            "not the {} device {}:{} the config names",
+            d.kind, d.major, d.minor
+        )));
+    }
     let fd = nix::fcntl::openat(
         Some(dir.as_raw_fd()),
         name,

@@ -56,10 +56,22 @@ pub fn close_stray(preserve_fds: u32) -> io::Result<()> {
 }
 
 /// Marks every open descriptor from `first` on close-on-exec, listed from /proc/self/fd.
+/// That /proc is the container's: it must be procfs, not a directory of the image posing
+/// as it (which would list nothing and leave every descriptor open).
 fn cloexec_each(first: i32) -> io::Result<()> {
-    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map_err(|e| io::Error::new(e.kind(), format!("list /proc/self/fd: {e}")))?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+    use std::os::fd::{AsFd, IntoRawFd};
+    let dir = std::fs::File::open("/proc/self/fd")
+        .map_err(|e| io::Error::new(e.kind(), format!("open /proc/self/fd: {e}")))?;
+    if !super::resolve::is_fs(dir.as_fd(), 0x9fa0)? {
+        return Err(io::Error::other(
+            "/proc/self/fd is not procfs: the descriptors cannot be listed",
+        ));
+    }
+    let listed = nix::dir::Dir::from_fd(dir.into_raw_fd())
+        .map_err(|e| io::Error::other(format!("list /proc/self/fd: {e}")))?;
+    let fds: Vec<i32> = listed
+        .into_iter()
+        .filter_map(|e| e.ok()?.file_name().to_str().ok()?.parse().ok())
         .collect();
     for fd in fds.into_iter().filter(|&fd| fd >= first) {
         let flags = match nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD) {

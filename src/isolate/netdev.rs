@@ -1,9 +1,9 @@
 //! `linux.netDevices` (runtime-spec 1.3 config-linux.md#network-devices): host network
 //! devices moved into the container's network namespace by the runtime, before the init
 //! goes on. For each device: its permanent, global addresses are read, the device is moved
-//! and renamed in one RTM_NEWLINK (IFLA_NET_NS_FD with IFLA_IFNAME; a name taken there is
-//! an error, a `%d` template is filled in by the kernel), set up, and given its addresses
-//! again (the move flushes them). Nothing is moved back: when the namespace dies the kernel
+//! under a random name of its own (RTM_NEWLINK with IFLA_NET_NS_FD and IFLA_IFNAME), found
+//! there by that name, renamed (a name taken there is an error, a `%d` template is filled in
+//! by the kernel), set up, and given its addresses again (the move flushes them). Nothing is moved back: when the namespace dies the kernel
 //! returns physical devices to the initial namespace and destroys virtual ones, as the spec
 //! says it must be left to do.
 //!
@@ -14,7 +14,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::sys::socket::{
-    recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
+    recvfrom, send, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType,
 };
 
 use crate::spec::NetDevice;
@@ -104,42 +104,42 @@ fn move_one(
             d.name
         ));
     }
+    // Moved under a name of its own, unguessable and unused there, so that it is found
+    // again by that name whatever index the namespace gives it; then renamed (a `%d`
+    // template is numbered by the kernel).
+    let moving = format!(
+        "plsd{:011x}",
+        crate::sys::random_u64().map_err(|e| e.to_string())? & 0xfff_ffff_ffff
+    );
     let mut msg = ifinfomsg(index, 0, 0);
     attr(
         &mut msg,
         IFLA_NET_NS_FD,
         &(netns.as_raw_fd() as u32).to_ne_bytes(),
     );
+    attr(&mut msg, IFLA_IFNAME, &cstr(&moving));
+    host.ack(RTM_NEWLINK, 0, &msg)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EINVAL) => {
+                format!("the kernel cannot move it ({e}; a device bound to its namespace?)")
+            }
+            _ => format!("move: {e}"),
+        })?;
+    let index = inside
+        .index_of(&moving)
+        .map_err(|e| format!("find it after the move: {e}"))?;
+    let mut msg = ifinfomsg(index, 0, 0);
     attr(&mut msg, IFLA_IFNAME, &cstr(&d.name));
-    host.ack(RTM_NEWLINK, 0, &msg).map_err(|e| match e.raw_os_error() {
+    inside.ack(RTM_NEWLINK, 0, &msg).map_err(|e| match e.raw_os_error() {
         Some(libc::EEXIST) => format!(
             "a device named {:?} already exists in the container's network namespace (end the name in %d to let the kernel number it)",
             d.name
         ),
-        Some(libc::EINVAL) => format!("the kernel cannot move it ({e}; a device bound to its namespace?)"),
-        _ => format!("move: {e}"),
+        _ => format!("rename it to {:?}: {e}", d.name),
     })?;
-    // The kernel keeps the index where it is free in the new namespace; a template name is
-    // read back from it.
-    let (index, name) = if d.name.contains("%d") {
-        let name = inside
-            .link_name(index)
-            .map_err(|e| format!("find it after the move: {e}"))?;
-        let prefix = &d.name[..d.name.find("%d").unwrap_or(0)];
-        if !name.starts_with(prefix) {
-            return Err(format!(
-                "after the move, index {index} is {name:?}, not the device"
-            ));
-        }
-        (index, name)
-    } else {
-        (
-            inside
-                .index_of(&d.name)
-                .map_err(|e| format!("find it after the move: {e}"))?,
-            d.name.clone(),
-        )
-    };
+    let name = inside
+        .link_name(index)
+        .map_err(|e| format!("find it after the rename: {e}"))?;
     inside
         .ack(RTM_NEWLINK, 0, &ifinfomsg(index, IFF_UP, IFF_UP))
         .map_err(|e| format!("set {name} up: {e}"))?;
@@ -241,7 +241,12 @@ impl Netlink {
         let mut out = vec![];
         let mut buf = vec![0u8; 32 * 1024];
         loop {
-            let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty())?;
+            let (n, from) = recvfrom::<NetlinkAddr>(self.fd.as_raw_fd(), &mut buf)?;
+            // Only the kernel (port 0) answers: a process of the namespace that may send
+            // netlink messages must not pass for it.
+            if from.is_none_or(|a| a.pid() != 0) {
+                continue;
+            }
             let mut rest = &buf[..n];
             while rest.len() >= HDR {
                 let mlen = u32::from_ne_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;

@@ -86,16 +86,21 @@ pub fn prepare(plan: &Plan, cgroup: &Cgroup, idmapped: &Idmapped) -> io::Result<
     }
     // A /dev bound from the host already has its nodes (runc: needsSetupDev).
     if !has_dev_bind {
-        for d in devices::defaults().iter().chain(plan.devices.iter()) {
-            devices::create(root.as_fd(), d)
+        // A default the config lists itself is made once, as the config says.
+        for d in devices::defaults()
+            .iter()
+            .filter(|d| !plan.devices.iter().any(|c| c.path == d.path))
+        {
+            devices::create(root.as_fd(), d, devices::Existing::Replace)
                 .map_err(ctx(format!("create device {}", d.path.display())))?;
         }
+    }
+    for d in &plan.devices {
+        devices::create(root.as_fd(), d, devices::Existing::Refuse)
+            .map_err(ctx(format!("create device {}", d.path.display())))?;
+    }
+    if !has_dev_bind {
         devices::symlinks(root.as_fd(), has_devpts).map_err(ctx("create /dev symlinks"))?;
-    } else {
-        for d in &plan.devices {
-            devices::create(root.as_fd(), d)
-                .map_err(ctx(format!("create device {}", d.path.display())))?;
-        }
     }
     Ok(root)
 }

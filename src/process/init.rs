@@ -91,11 +91,15 @@ pub const STEPS: &[(&str, Step)] = &[
     ("memory_policy", step_memory_policy),
     ("personality", step_personality),
     ("cwd", step_cwd),
+    // Before any filter of the config's: a filter answering PR_CAPBSET_READ with EINVAL
+    // would otherwise end the walk with nothing dropped. Dropping from the bounding set
+    // leaves the effective set, and so CAP_SYS_ADMIN for seccomp_early, as it is.
+    ("bounding_set", step_bounding_set),
     // Without no_new_privs the kernel takes a filter only from a task holding
     // CAP_SYS_ADMIN: then seccomp goes here, before any privilege is dropped (as runc does).
-    // Every later step then runs under the config's filter: see LATE_SYSCALLS.
+    // Every later step then runs under the config's filter: see LATE_SYSCALLS; a filter
+    // that would fake success for the privilege calls is refused (spec::early_filter).
     ("seccomp_early", step_seccomp_early),
-    ("bounding_set", step_bounding_set),
     ("identity", step_identity),
     ("capabilities", step_capabilities),
     // With the container's own capabilities: a real-time policy needs CAP_SYS_NICE there.
@@ -125,8 +129,8 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
     ("memory_policy", step_memory_policy),
     ("personality", step_personality),
     ("cwd", step_cwd),
-    ("seccomp_early", step_seccomp_early),
     ("bounding_set", step_bounding_set),
+    ("seccomp_early", step_seccomp_early),
     ("identity", step_identity),
     ("capabilities", step_capabilities),
     ("scheduling", step_scheduling),
@@ -149,7 +153,6 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
 /// filter is loaded and holds it to this table; a unit test holds the table to such a list.
 /// The calls marked "(only if ...)" are made only when the config asks for that setting.
 pub const LATE_SYSCALLS: &[(&str, &[&str])] = &[
-    ("bounding_set", &["prctl"]),
     (
         "identity",
         &["setgroups", "setresgid", "setresuid", "prctl"],
@@ -582,9 +585,15 @@ fn step_wait_start(c: &mut Ctx) -> io::Result<()> {
     }
 }
 
+/// After the hooks succeed the init takes the second byte `start` wrote: `start` sees it
+/// gone and knows they passed (lifecycle::start), where an init that died in a hook leaves it.
 fn step_hooks_start_container(c: &mut Ctx) -> io::Result<()> {
+    if c.plan.hooks.start_container.is_empty() {
+        return Ok(());
+    }
     hooks::run_all("startContainer", &c.plan.hooks.start_container, &c.state)
-        .map_err(io::Error::other)
+        .map_err(io::Error::other)?;
+    step_wait_start(c)
 }
 
 fn step_seccomp_early(c: &mut Ctx) -> io::Result<()> {
@@ -716,8 +725,8 @@ mod tests {
                 "memory_policy",
                 "personality",
                 "cwd",
-                "seccomp_early",
                 "bounding_set",
+                "seccomp_early",
                 "identity",
                 "capabilities",
                 "scheduling",

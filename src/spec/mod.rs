@@ -555,6 +555,14 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
                 "devices must live under /dev",
             ));
         }
+        // One node per path: a second entry would find the first's node (in a user
+        // namespace, a host node bound there) and act on it.
+        if devices.iter().any(|o: &Device| o.path == path) {
+            return Err(invalid(
+                format!("{field}.path"),
+                format!("{} is listed twice", path.display()),
+            ));
+        }
         devices.push(Device {
             path,
             kind,
@@ -726,6 +734,7 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
     }
 
     let hooks = hooks(&spec)?;
+    early_filter(&process, linux.seccomp().as_ref())?;
     Ok(Plan {
         oci_version: spec.version().clone(),
         bundle: bundle.to_path_buf(),
@@ -769,6 +778,84 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
         net_devices,
         unsupported,
     })
+}
+
+/// The calls by which the init gives up privilege after an early filter (noNewPrivileges
+/// false: the config's filter is loaded at `seccomp_early`, before `identity` and
+/// `capabilities`).
+const PRIVILEGE_CALLS: &[&str] = &[
+    "setgroups",
+    "setgroups32",
+    "setresuid",
+    "setresuid32",
+    "setresgid",
+    "setresgid32",
+    "capset",
+    "capget",
+    "prctl",
+];
+
+/// With an early filter, a rule that makes those calls report success without running them
+/// (SCMP_ACT_ERRNO with errnoRet 0, or SCMP_ACT_NOTIFY, whose agent may answer success)
+/// would leave the process root with every capability while the runtime believes it
+/// dropped them. Such a filter is refused; an EPERM or a kill fails closed and is allowed.
+fn early_filter(
+    process: &Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> Result<(), SpecError> {
+    use oci_spec::runtime::LinuxSeccompAction as A;
+    let Some(s) = seccomp else { return Ok(()) };
+    if process.no_new_privileges {
+        return Ok(());
+    }
+    let fakes = |a: A, errno: Option<u32>| {
+        a == A::ScmpActNotify || (a == A::ScmpActErrno && errno == Some(0))
+    };
+    let refuse = |what: String| {
+        Err(invalid(
+            "linux.seccomp",
+            format!(
+                "{what}: with process.noNewPrivileges false the filter is loaded before the runtime drops privileges, and such a rule would make those calls report success without running (set noNewPrivileges, or let these calls through)"
+            ),
+        ))
+    };
+    let rules = s.syscalls().as_deref().unwrap_or_default();
+    for (i, r) in rules.iter().enumerate() {
+        if fakes(r.action(), r.errno_ret())
+            && r.names()
+                .iter()
+                .any(|n| PRIVILEGE_CALLS.contains(&n.as_str()))
+        {
+            return refuse(format!(
+                "syscalls[{i}] answers a privilege call without running it"
+            ));
+        }
+    }
+    if fakes(s.default_action(), s.default_errno_ret()) {
+        let allowed = |name: &str| {
+            rules.iter().any(|r| {
+                matches!(r.action(), A::ScmpActAllow | A::ScmpActLog)
+                    && r.args().as_ref().is_none_or(|a| a.is_empty())
+                    && r.names().iter().any(|n| n == name)
+            })
+        };
+        if let Some(name) = [
+            "setgroups",
+            "setresuid",
+            "setresgid",
+            "capset",
+            "capget",
+            "prctl",
+        ]
+        .into_iter()
+        .find(|n| !allowed(n))
+        {
+            return refuse(format!(
+                "defaultAction answers {name} (not allowed by any rule) without running it"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// linux.netDevices: names the kernel would take (dev_valid_name in net/core/dev.c), a
@@ -832,6 +919,20 @@ fn net_devices(
     }
     // Without a network namespace of its own the container has the runtime's: the devices
     // would go nowhere, and moving them into the host's is no move.
+    // A new network namespace under a user namespace joined by path is made by the init
+    // after the runtime's moves have run (the staged clone): not supported yet.
+    let joined_user = namespaces
+        .iter()
+        .any(|n| n.kind == NsKind::User && n.path.is_some());
+    let new_net = namespaces
+        .iter()
+        .any(|n| n.kind == NsKind::Network && n.path.is_none());
+    if !out.is_empty() && joined_user && new_net {
+        return Err(invalid(
+            "linux.netDevices",
+            "not supported with a user namespace joined by path and a new network namespace (join the network namespace by path too)",
+        ));
+    }
     if !out.is_empty() && !namespaces.iter().any(|n| n.kind == NsKind::Network) {
         return Err(invalid(
             "linux.netDevices",
@@ -1454,6 +1555,39 @@ mod tests {
         let d = bundle_with(c);
         let e = load(d.path()).unwrap_err().to_string();
         assert!(e.starts_with("root.path"), "{e}");
+    }
+
+    /// With noNewPrivileges false, a filter that would answer the privilege calls with a
+    /// fake success (errnoRet 0, a NOTIFY agent) is refused; with no_new_privs, or with a
+    /// plain denial (which fails closed), it is not.
+    #[test]
+    fn an_early_filter_may_not_fake_the_privilege_calls() {
+        let with = |nnp: bool, seccomp: serde_json::Value| {
+            let mut c = base();
+            c["process"]["noNewPrivileges"] = nnp.into();
+            c["linux"]["seccomp"] = seccomp;
+            let d = bundle_with(c);
+            load(d.path()).map(drop).map_err(|e| e.to_string())
+        };
+        let fake_capset = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["capset"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]});
+        let e = with(false, fake_capset.clone()).unwrap_err();
+        assert!(
+            e.contains("linux.seccomp") && e.contains("syscalls[0]"),
+            "{e}"
+        );
+        with(true, fake_capset).unwrap();
+        let notify = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/x.sock",
+            "syscalls": [{"names": ["setresuid"], "action": "SCMP_ACT_NOTIFY",
+                          "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_NE"}]}]});
+        assert!(with(false, notify).is_err());
+        let fake_default = serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 0,
+            "syscalls": [{"names": ["setgroups", "setresuid", "setresgid", "capget"], "action": "SCMP_ACT_ALLOW"}]});
+        let e = with(false, fake_default).unwrap_err();
+        assert!(e.contains("capset"), "{e}");
+        let denied = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["capset"], "action": "SCMP_ACT_ERRNO"}]});
+        with(false, denied).unwrap();
     }
 
     /// An ambient capability the kernel cannot raise is left out, with a warning.
