@@ -170,30 +170,15 @@ fn notify_listener_receives_the_fd_and_state() {
         }),
     );
     b.script("echo running");
+    let received = receive_one_fd(listener);
     let agent = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 8192];
-        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-        let msg = nix::sys::socket::recvmsg::<()>(
-            std::os::fd::AsRawFd::as_raw_fd(&conn),
-            &mut iov,
-            Some(&mut space),
-            nix::sys::socket::MsgFlags::empty(),
-        )
+        let (data, fd) = received.join().unwrap();
+        let link = std::fs::read_link(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&fd)
+        ))
         .unwrap();
-        let mut fd = None;
-        for c in msg.cmsgs().unwrap() {
-            if let nix::sys::socket::ControlMessageOwned::ScmRights(f) = c {
-                fd = f.first().copied();
-            }
-        }
-        let n = msg.bytes;
-        let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.unwrap())).unwrap();
-        (
-            String::from_utf8_lossy(&buf[..n]).into_owned(),
-            link.display().to_string(),
-        )
+        (data, link.display().to_string())
     });
     let (code, out, err) = b.run();
     assert_eq!(code, 0, "{err}");

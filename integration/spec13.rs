@@ -238,38 +238,6 @@ fn net_devices_under_baseline_need_the_operators_word() {
     assert_eq!(out.trim(), "ctr0 lo");
 }
 
-/// Receives one descriptor and its data from the first connection to `listener`.
-fn receive_fd(
-    listener: std::os::unix::net::UnixListener,
-) -> std::thread::JoinHandle<(String, std::os::fd::OwnedFd)> {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 64];
-        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-        let msg = nix::sys::socket::recvmsg::<()>(
-            conn.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            nix::sys::socket::MsgFlags::empty(),
-        )
-        .unwrap();
-        let mut fd = None;
-        for c in msg.cmsgs().unwrap() {
-            if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
-                // SAFETY: the descriptor was just received and is owned by nobody else.
-                fd = Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
-            }
-        }
-        let n = msg.bytes;
-        (
-            String::from_utf8_lossy(&buf[..n]).into_owned(),
-            fd.expect("a descriptor"),
-        )
-    })
-}
-
 /// The pid a pidfd refers to, from its fdinfo.
 fn pidfd_pid(fd: &std::os::fd::OwnedFd) -> i64 {
     use std::os::fd::AsRawFd;
@@ -289,7 +257,7 @@ fn pidfd_socket_receives_the_processes() {
     let mut b = Bundle::new("s13-pidfd");
     b.script("sleep 100");
     let sock = b.path().join("pidfd.sock");
-    let got = receive_fd(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let got = receive_one_fd(std::os::unix::net::UnixListener::bind(&sock).unwrap());
     let o = b.palisade(&["create", "--pidfd-socket", sock.to_str().unwrap(), &b.id]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (kind, fd) = got.join().unwrap();
@@ -298,7 +266,7 @@ fn pidfd_socket_receives_the_processes() {
     assert!(b.palisade(&["start", &b.id]).status.success());
 
     std::fs::remove_file(&sock).unwrap();
-    let got = receive_fd(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let got = receive_one_fd(std::os::unix::net::UnixListener::bind(&sock).unwrap());
     let pidfile = b.path().join("exec.pid");
     let o = b.palisade(&[
         "exec",

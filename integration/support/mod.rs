@@ -358,3 +358,36 @@ impl Bundle {
         audit
     }
 }
+
+/// One message from the first connection to `listener`: its data and the descriptor it
+/// carries with SCM_RIGHTS (runc's protocol for consoles, pidfds and seccomp agents).
+pub fn receive_one_fd(
+    listener: std::os::unix::net::UnixListener,
+) -> std::thread::JoinHandle<(String, std::os::fd::OwnedFd)> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 8192];
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let msg = nix::sys::socket::recvmsg::<()>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            nix::sys::socket::MsgFlags::empty(),
+        )
+        .unwrap();
+        let mut fd = None;
+        for c in msg.cmsgs().unwrap() {
+            if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+                // SAFETY: the descriptor was just received and is owned by nobody else.
+                fd = Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
+            }
+        }
+        let n = msg.bytes;
+        (
+            String::from_utf8_lossy(&buf[..n]).into_owned(),
+            fd.expect("a descriptor"),
+        )
+    })
+}

@@ -36,26 +36,7 @@ pub fn set(cpus: Option<&[usize]>) -> io::Result<()> {
 /// CPUs no affinity mask can name.
 pub fn parse_list(s: &str) -> Result<Vec<usize>, String> {
     let max = CpuSet::count();
-    let number = |n: &str| {
-        n.parse::<usize>()
-            .ok()
-            .filter(|&c| c < max)
-            .ok_or_else(|| format!("{n:?} in {s:?} is not a CPU number below {max}"))
-    };
-    let mut cpus = Vec::new();
-    for item in s.split(',') {
-        let (lo, hi) = match item.split_once('-') {
-            Some((lo, hi)) => (number(lo)?, number(hi)?),
-            None => (number(item)?, number(item)?),
-        };
-        if lo > hi {
-            return Err(format!("range {item:?} in {s:?} runs backwards"));
-        }
-        cpus.extend(lo..=hi);
-    }
-    cpus.sort_unstable();
-    cpus.dedup();
-    Ok(cpus)
+    crate::spec::ranges::parse(s, max, &format!("CPU number below {max}"))
 }
 
 #[cfg(test)]

@@ -94,32 +94,9 @@ pub fn plan(p: &LinuxMemoryPolicy) -> Result<MemoryPolicy, SpecError> {
     })
 }
 
-/// "0-3,7" into node numbers, as runtime-spec writes CPU and node lists. Marked in a bitmap
-/// of MAX_NODE + 1 bits: a list repeating "0-1023" many times costs no more memory.
+/// "0-3,7" into node numbers.
 fn parse_nodes(s: &str) -> Result<Vec<usize>, String> {
-    let number = |n: &str| {
-        n.trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|&c| c <= MAX_NODE)
-            .ok_or_else(|| format!("{n:?} in {s:?} is not a node number up to {MAX_NODE}"))
-    };
-    let mut set = [0u64; (MAX_NODE + 1) / 64];
-    for item in s.split(',') {
-        let (lo, hi) = match item.split_once('-') {
-            Some((lo, hi)) => (number(lo)?, number(hi)?),
-            None => (number(item)?, number(item)?),
-        };
-        if lo > hi {
-            return Err(format!("range {item:?} in {s:?} runs backwards"));
-        }
-        for n in lo..=hi {
-            set[n / 64] |= 1 << (n % 64);
-        }
-    }
-    Ok((0..=MAX_NODE)
-        .filter(|n| set[n / 64] & (1 << (n % 64)) != 0)
-        .collect())
+    super::ranges::parse(s, MAX_NODE + 1, &format!("node number up to {MAX_NODE}"))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod landlock;
 pub mod memory_policy;
 pub mod mount_options;
 pub mod mounts;
+pub mod ranges;
 
 pub use devices::DeviceRule;
 use mount_options::MountOptions;
