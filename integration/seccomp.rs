@@ -235,15 +235,19 @@ fn an_allowlist_of_2019_runs_with_an_early_filter() {
             .unwrap()
             .remove("noNewPrivileges");
         b.config["process"]["cwd"] = "/tmp".into();
+        // A startContainer hook runs under the filter too (the runtime forks it).
+        b.config["hooks"] = serde_json::json!({"startContainer": [
+            {"path": "/bin/sh", "args": ["sh", "-c", "echo hooked > /tmp/hook"]}]});
         let out = b.probe(
             "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; pwd; \
-             ls /proc/self/fd | wc -l; (echo in-a-child); mkdir /tmp/d && echo made",
+             ls /proc/self/fd | wc -l; (echo in-a-child); mkdir /tmp/d && echo made; cat /tmp/hook",
         );
         assert!(out.contains("Seccomp:\t2"), "{profile}: {out}");
         assert!(out.contains("NoNewPrivs:\t0"), "{profile}: {out}");
         assert!(out.contains("/tmp\n"), "{profile}: {out}");
         assert!(out.contains("in-a-child"), "{profile}: {out}");
         assert!(out.contains("made"), "{profile}: {out}");
+        assert!(out.contains("hooked"), "{profile}: {out}");
         // A call the list does not name fails with its errno.
         assert!(
             !b.probe("unshare -U true 2>&1; echo rc=$?").contains("rc=0"),

@@ -213,16 +213,17 @@ fn mistakes_with_user_namespaces_are_refused_clearly() {
 
 /// In a user namespace a device node cannot be made, so the host's node at that path is
 /// bound in: only if it is the very device the config names. A host file at that path (a
-/// shared-memory segment under /dev/shm, say) is refused, not bound.
+/// shared-memory segment in /dev/shm, say; here a plain file in the host's /dev) is
+/// refused, not bound.
 #[test]
 fn a_device_bound_from_the_host_must_be_that_device() {
     let mut b = Bundle::new("u-devbind");
     with_userns(&mut b);
-    let host_file = format!("/dev/shm/palisade-it-{}", std::process::id());
+    let host_file = format!("/dev/palisade-it-{}", std::process::id());
     std::fs::write(&host_file, "host secret").unwrap();
     b.config["linux"]["devices"] =
         serde_json::json!([{"path": host_file, "type": "c", "major": 1, "minor": 3}]);
-    b.script("cat /dev/shm/* 2>/dev/null; true");
+    b.script("cat /dev/palisade-it-* 2>/dev/null; true");
     let (code, out, err) = b.run();
     let _ = std::fs::remove_file(&host_file);
     assert_ne!(code, 0, "{out}");

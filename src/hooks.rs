@@ -54,6 +54,15 @@ fn run(h: &Hook, state: &str) -> Result<(), String> {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::from(copy.try_clone().map_err(|e| e.to_string())?))
         .stderr(Stdio::from(copy));
+    // Forked, not posix_spawn-ed: glibc's posix_spawn tries clone3 first and falls back to
+    // clone only on ENOSYS, and a startContainer hook runs under the config's filter when
+    // that was loaded early. palisade's ENOSYS prologue answers clone3 with ENOSYS only when
+    // the filter names no call numbered above it; an allowlist that names, say, close_range
+    // and not clone3 answers EPERM. A pre_exec hook makes std fork (glibc's fork is clone).
+    // SAFETY: the closure does nothing, so it is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| Ok(()));
+    }
     let mut child = cmd.spawn().map_err(|e| format!("start: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is not an error (EPIPE is ignored).
