@@ -840,16 +840,12 @@ fn early_filter(
                     && r.names().iter().any(|n| n == name)
             })
         };
-        if let Some(name) = [
-            "setgroups",
-            "setresuid",
-            "setresgid",
-            "capset",
-            "capget",
-            "prctl",
-        ]
-        .into_iter()
-        .find(|n| !allowed(n))
+        // The 32-bit names are not x86_64 calls: the native ones must be let through.
+        if let Some(name) = PRIVILEGE_CALLS
+            .iter()
+            .copied()
+            .filter(|n| !n.ends_with("32"))
+            .find(|n| !allowed(n))
         {
             return refuse(format!(
                 "defaultAction answers {name} (not allowed by any rule) without running it"
