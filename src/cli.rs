@@ -85,6 +85,9 @@ pub enum Command {
     Features,
     /// Check a bundle or config.json against a hardening profile; creates nothing.
     Check(CheckArgs),
+    /// Run a bundle once under a recording filter and write the smallest profile that
+    /// runs it; or merge recordings into one profile.
+    Learn(LearnArgs),
     /// List, show and explain hardening profiles and rules.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -165,6 +168,30 @@ pub struct RunArgs {
     /// Accepted for runc compatibility.
     #[arg(long = "no-subreaper")]
     pub no_subreaper: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// The bundle to run and record.
+    #[arg(short = 'b', long, required_unless_present = "merge")]
+    pub bundle: Option<PathBuf>,
+    /// The profile to run under, which the learned one extends (default: the operator's;
+    /// never looser than it).
+    #[arg(long)]
+    pub base: Option<String>,
+    /// The directory the profile, its report and the recording are written to.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// Merge recordings (<name>.recording.json) into one profile instead of running.
+    #[arg(long, num_args = 1.., conflicts_with_all = ["bundle", "base"])]
+    pub merge: Vec<PathBuf>,
+    /// The learned profile is named learned-<NAME> (default: the container id, or
+    /// "merged").
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The container id.
+    #[arg(required_unless_present = "merge")]
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Args)]

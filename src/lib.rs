@@ -14,6 +14,7 @@ pub mod defaults;
 pub mod document;
 pub mod hooks;
 pub mod isolate;
+pub mod learn;
 pub mod lifecycle;
 pub mod logging;
 pub mod policy;

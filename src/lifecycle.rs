@@ -92,6 +92,11 @@ pub struct CreateRequest<'a> {
     pub pidfd_socket: Option<&'a Path>,
     /// `--systemd-cgroup`: the cgroup is a transient systemd scope.
     pub systemd_cgroup: bool,
+    /// `palisade learn`: the init's end of the recording session (crate::learn).
+    pub recorder: Option<OwnedFd>,
+    /// `palisade learn --base`: the profile to run (and learn) under, instead of the
+    /// operator's; never looser than it.
+    pub learn_base: Option<&'a str>,
 }
 
 /// Undoes a half-made create: kills the init, removes the cgroup and the state directory.
@@ -146,11 +151,51 @@ fn owner_name() -> String {
 
 /// runtime.md#create: returns once the init is `Ready` and the pid file is written. The
 /// hardening profile decides first, before anything exists; every decision is audited.
-pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
+pub fn create(mut req: CreateRequest<'_>) -> Result<i32, Error> {
     state::validate_id(req.id)?;
+    let id = req.id;
     let bundle = spec::absolute_bundle(req.bundle)?;
     let mut doc = spec::read_document(&bundle.join("config.json"))?;
-    let op = Operator::from_environment().map_err(PolicyError::from)?;
+    let mut op = Operator::from_environment().map_err(PolicyError::from)?;
+    // Learning: by `palisade learn`, or by the runtime class invoked as palisade-learn,
+    // which writes only where the operator said.
+    let learn_err = |e: crate::learn::LearnError| step_err("learn", e.to_string());
+    let mut session = None;
+    if op.learning {
+        let dir = op.learn_dir.clone().ok_or_else(|| {
+            step_err(
+                "learn",
+                "invoked as palisade-learn, but learn_dir is not set in the configuration: the operator chooses where recordings go",
+            )
+        })?;
+        state::check_root(&dir).map_err(|e| step_err("learn", format!("learn_dir: {e}")))?;
+        if req.recorder.is_none() {
+            let (s, theirs) = crate::learn::Session::new().map_err(|e| step_err("learn", e))?;
+            session = Some((s, dir));
+            req.recorder = Some(theirs);
+        }
+    }
+    if let Some(base) = req.learn_base {
+        let asked =
+            policy::Profile::load(base, Some(&op.profiles_dir)).map_err(PolicyError::from)?;
+        let floor = policy::Profile::load(&op.profile, Some(&op.profiles_dir))
+            .map_err(PolicyError::from)?;
+        let looser = asked.loosenings(&floor);
+        if !looser.is_empty() {
+            return Err(step_err(
+                "learn",
+                format!(
+                    "--base {base} is looser than the operator's profile {} ({})",
+                    floor.name,
+                    looser.join("; ")
+                ),
+            ));
+        }
+        op.profile = base.to_owned();
+    }
+    if req.recorder.is_some() {
+        crate::learn::prepare(&mut doc.value).map_err(learn_err)?;
+    }
     // Opened now so that an unwritable audit log refuses the create before anything exists.
     let log = audit::Log::open(&op.audit_log)
         .map_err(|e| step_err("audit", format!("{}: {e}", op.audit_log.display())))?;
@@ -213,6 +258,11 @@ pub fn create(req: CreateRequest<'_>) -> Result<i32, Error> {
     if let Err(e) = &made {
         log.write(&entry(&format!("failed: {e}"), None))
             .map_err(audit_err)?;
+    }
+    if let (Ok((pid, _)), Some((s, dir))) = (&made, session) {
+        let writable = policy::catalog::writable_places(&decision.plan);
+        s.detach(*pid, id, profile.clone(), writable, &dir)
+            .map_err(learn_err)?;
     }
     // Left to the process's end rather than freed node by node: `create` exits next and
     // `run` only waits, and freeing a config of a hundred mounts with its plans cost 1.7 µs
@@ -407,6 +457,7 @@ fn create_planned(
             no_pivot: req.no_pivot,
             preserve_fds: req.preserve_fds,
             entry,
+            recorder: req.recorder,
         },
     )?;
     undo.pid = Some(pending.pid);
@@ -1123,6 +1174,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
             no_pivot: false,
             preserve_fds: req.preserve_fds,
             entry: Some(c.record.cgroup.entry()?),
+            recorder: None,
         },
     )?;
     let run = || -> Result<(), Error> {

@@ -145,6 +145,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Spec(_) => "spec",
         Command::Features => "features",
         Command::Check(_) => "check",
+        Command::Learn(_) => "learn",
         Command::Profile(_) => "profile",
     }
 }

@@ -845,3 +845,92 @@ pub fn clock_ticks() -> u64 {
         100
     }
 }
+
+/// argv and envp made ready for execve(2) ahead of time, so that the exec itself allocates
+/// nothing: once the recording filter is loaded (`palisade learn`), every call the init
+/// made would be counted as the workload's.
+pub struct ExecArgs {
+    strings: Vec<CString>,
+    /// argv's pointers, NULL, envp's pointers, NULL (into `strings`, which never moves
+    /// its heap buffers once built).
+    ptrs: Vec<*const libc::c_char>,
+    argc: usize,
+}
+
+impl ExecArgs {
+    pub fn new(argv: Vec<CString>, envp: Vec<CString>) -> ExecArgs {
+        let argc = argv.len();
+        let strings: Vec<CString> = argv.into_iter().chain(envp).collect();
+        let mut ptrs: Vec<*const libc::c_char> = Vec::with_capacity(strings.len() + 2);
+        for (i, s) in strings.iter().enumerate() {
+            if i == argc {
+                ptrs.push(std::ptr::null());
+            }
+            ptrs.push(s.as_ptr());
+        }
+        if strings.len() == argc {
+            ptrs.push(std::ptr::null());
+        }
+        ptrs.push(std::ptr::null());
+        ExecArgs {
+            strings,
+            ptrs,
+            argc,
+        }
+    }
+
+    pub fn argv(&self) -> &[CString] {
+        &self.strings[..self.argc]
+    }
+}
+
+/// execve(2) with arguments built beforehand; returns only on failure, and makes no other
+/// system call on the way.
+pub fn execve_prepared(path: &CStr, a: &ExecArgs) -> io::Error {
+    // SAFETY: `ptrs` holds argv's pointers, NULL, envp's pointers, NULL, each into a
+    // CString of `a.strings` that outlives the call; on success the call does not return.
+    unsafe {
+        libc::execve(
+            path.as_ptr(),
+            a.ptrs.as_ptr(),
+            a.ptrs.as_ptr().add(a.argc + 1),
+        );
+    }
+    io::Error::last_os_error()
+}
+
+/// The recording filter of `palisade learn`: every system call, of every architecture,
+/// goes to the user-notification listener (seccomp_unotify(2)), which answers CONTINUE.
+/// One instruction: BPF_RET|BPF_K SECCOMP_RET_USER_NOTIF.
+pub const RECORD_ALL_BPF: [u8; 8] = {
+    let k: u32 = 0x7fc0_0000;
+    let kb = k.to_ne_bytes();
+    [0x06, 0x00, 0, 0, kb[0], kb[1], kb[2], kb[3]]
+};
+
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER.
+pub const SECCOMP_NEW_LISTENER: u32 = 1 << 3;
+
+/// pidfd_getfd(2): a copy, close-on-exec, of descriptor `fd` of the process behind `pidfd`
+/// (needs ptrace access to it: the runtime as root has it).
+pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: integer arguments; the returned descriptor is ours.
+    owned(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })
+}
+
+/// process_vm_readv(2) of `buf.len()` bytes at `addr` in process `pid`; returns how many
+/// were read (fewer when the range crosses into an unmapped page).
+pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: `local` describes `buf`, writable for its length; the remote range is only
+    // read by the kernel, which checks it against the other process's mappings.
+    let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+    check(n as libc::c_long).map(|n| n as usize)
+}

@@ -15,6 +15,8 @@ pub fn run(root: &Path, a: &CreateArgs, systemd_cgroup: bool) -> anyhow::Result<
         preserve_fds: a.preserve_fds,
         pidfd_socket: a.pidfd_socket.as_deref(),
         systemd_cgroup,
+        recorder: None,
+        learn_base: None,
     })?;
     Ok(0)
 }

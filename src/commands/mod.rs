@@ -7,6 +7,7 @@ pub mod events;
 pub mod exec;
 pub mod features;
 pub mod kill;
+pub mod learn;
 pub mod list;
 pub mod pause;
 pub mod profile;
@@ -54,6 +55,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),
         Command::Check(a) => check::run(a),
+        Command::Learn(a) => learn::run(root, a, cli.systemd_cgroup),
         Command::Profile(c) => profile::run(c),
     }
 }

@@ -27,7 +27,33 @@ fn wants_terminal(bundle: &Path) -> bool {
 }
 
 pub fn run(root: &Path, a: &RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32> {
-    let c = &a.create;
+    let opts = Foreground {
+        detach: a.detach,
+        keep: a.keep,
+        systemd_cgroup,
+        recorder: None,
+        learn_base: None,
+    };
+    foreground(root, &a.create, opts, &mut |_| Ok(()))
+}
+
+/// How `run` (or `learn`) runs the container.
+pub struct Foreground<'a> {
+    pub detach: bool,
+    pub keep: bool,
+    pub systemd_cgroup: bool,
+    pub recorder: Option<std::os::fd::OwnedFd>,
+    pub learn_base: Option<&'a str>,
+}
+
+/// Create, start, wait, delete; `created` runs between create and start, with the pid.
+pub fn foreground(
+    root: &Path,
+    c: &crate::cli::CreateArgs,
+    a: Foreground<'_>,
+    created: &mut dyn FnMut(i32) -> anyhow::Result<()>,
+) -> anyhow::Result<i32> {
+    let systemd_cgroup = a.systemd_cgroup;
     let terminal = wants_terminal(&c.bundle);
     let (console, ours) = supervise::console_for(c.console_socket.as_deref(), terminal, a.detach)
         .context("console socket pair")?;
@@ -49,7 +75,13 @@ pub fn run(root: &Path, a: &RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32
         preserve_fds: c.preserve_fds,
         pidfd_socket: c.pidfd_socket.as_deref(),
         systemd_cgroup,
+        recorder: a.recorder,
+        learn_base: a.learn_base,
     })?;
+    if let Err(e) = created(pid) {
+        let _ = lifecycle::delete(root, &c.id, true);
+        return Err(e);
+    }
     let master = match ours {
         Some(sock) => Some(supervise::receive_fd(&sock).context("receive the pty master")?),
         None => None,

@@ -106,11 +106,16 @@ pub enum Order {
     Switch,
     /// What a fix fills in (spec --profile): no bearing on what passes.
     Fill,
+    /// A whole value (a learned seccomp filter): any change counts as looser.
+    Exact,
 }
 
 pub fn param_order(key: &str) -> Option<Order> {
     Some(match key {
-        "allowed" | "allow" => Order::Allows,
+        "allowed" | "allow" | "write_dirs" | "write_files" | "bind_tcp" | "connect_tcp" => {
+            Order::Allows
+        }
+        "filter" => Order::Exact,
         "paths" | "roots" | "sockets" | "masked" | "readonly" | "syscalls" | "access"
         | "writable" => Order::Denies,
         "max" => Order::Max,
@@ -133,11 +138,16 @@ fn entry_within(id: &str, a: &str, b: &str) -> bool {
 /// Whether parameter `key` of rule `id` lets more through at `ours` than at `theirs`. A
 /// parameter of unknown order counts as looser when it differs (fail closed).
 pub fn looser(id: &str, key: &str, ours: &toml::Value, theirs: &toml::Value) -> bool {
+    // Ports are integers: compared by their text.
     let list = |v: &toml::Value| -> Vec<String> {
         v.as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .filter_map(|x| match x {
+                        toml::Value::String(s) => Some(s.clone()),
+                        toml::Value::Integer(i) => Some(i.to_string()),
+                        _ => None,
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -164,7 +174,7 @@ pub fn looser(id: &str, key: &str, ours: &toml::Value, theirs: &toml::Value) -> 
         }
         Some(Order::Switch) => theirs.as_bool() == Some(true) && ours.as_bool() != Some(true),
         Some(Order::Fill) => false,
-        None => ours != theirs,
+        Some(Order::Exact) | None => ours != theirs,
     }
 }
 
@@ -212,7 +222,7 @@ fn add_option(m: &mut Value, opt: &str) {
 
 // Shared checks ------------------------------------------------------------------------
 
-fn cap_name(s: &str) -> String {
+pub fn cap_name(s: &str) -> String {
     let u = s.to_uppercase();
     if u.starts_with("CAP_") {
         u
@@ -1214,6 +1224,12 @@ fn names(list: &[String]) -> Vec<Right> {
 /// Container paths where the container may write: mounts not read-only other than the
 /// kernel's views (proc, sysfs, cgroup: /proc/self/root leads to the whole root), and the
 /// whole root when it is writable.
+/// Where the container can write: its writable mounts (not the kernel's views), and `/`
+/// when the root is writable.
+pub fn writable_places(plan: &crate::spec::Plan) -> Vec<PathBuf> {
+    writable_mounts(&Exposure::of(plan, &super::RealHost))
+}
+
 fn writable_mounts(x: &Exposure) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = x
         .mounts
@@ -1615,6 +1631,22 @@ pub static RULES: &[Rule] = &[
         fill: None,
     },
     Rule {
+        id: "seccomp-learned",
+        title: "The seccomp filter is the learned one",
+        severity: Severity::High,
+        scope: Scope::Container,
+        checks: "linux.seccomp is exactly the rule's `filter`: the filter `palisade learn` wrote from a recording (default EPERM, the recorded calls allowed, with argument conditions where the recorded values allow them). Hardening puts it in place when the config has no filter, or when the config's filter lets run every call the learned one allows (conditions evaluated on the learned values), so that the replacement loosens nothing.",
+        why: "A filter learned from the workload itself allows only what it was seen to do: every other call, including the next kernel bug's entry point, answers EPERM.",
+        closes: "every system call the recorded workload never made, and the argument values it never used for clone, socket, ioctl, prctl, personality and setsockopt",
+        references: &[NIST, "NIST SP 800-190 §4.5.1 (large attack surface)"],
+        fix: "use the learned profile's filter (palisade learn writes the config with it), or learn again with this config",
+        field: "linux.seccomp",
+        defaults: "filter = {}\n",
+        check: learned::seccomp_learned,
+        remedy: Some(learned::apply_learned_seccomp),
+        fill: Some(learned::apply_learned_seccomp),
+    },
+    Rule {
         id: "seccomp-enabled",
         title: "A seccomp filter is applied and does not allow everything",
         severity: Severity::High,
@@ -1941,6 +1973,22 @@ pub static RULES: &[Rule] = &[
         fill: Some(fill_pids),
     },
     Rule {
+        id: "landlock-learned",
+        title: "Landlock confines writes and TCP ports to what the recording saw",
+        severity: Severity::Medium,
+        scope: Scope::Container,
+        checks: "process.landlock handles the write rights of `access` and TCP bind and connect (without best effort), grants the write rights only at or beneath the rule's `write_dirs` (file rights also on the files of `write_files`), and allows TCP bind and connect only on the ports of `bind_tcp` and `connect_tcp`. Hardening adds that ruleset when the config has none and noNewPrivileges is true.",
+        why: "A learned ruleset keeps a compromised workload from writing anywhere it did not write while recorded, and from listening or connecting on other TCP ports, by any path.",
+        closes: "writes outside the recorded directories and files, and TCP bind and connect on other ports",
+        references: &["NIST SP 800-190 §4.5.5 (host file system tampering)", "NIST SP 800-190 §4.4.2 (unbounded network access from containers)"],
+        fix: "remove process.landlock so that the learned ruleset is added, or narrow it to the recorded places and ports",
+        field: "process",
+        defaults: "access = [\"write_file\", \"remove_dir\", \"remove_file\", \"make_char\", \"make_dir\", \"make_reg\", \"make_sock\", \"make_fifo\", \"make_block\", \"make_sym\", \"refer\", \"truncate\"]\nwrite_dirs = []\nwrite_files = []\nbind_tcp = []\nconnect_tcp = []\n",
+        check: learned::landlock_learned,
+        remedy: Some(learned::add_learned_landlock),
+        fill: Some(learned::add_learned_landlock),
+    },
+    Rule {
         id: "landlock-writes",
         title: "Landlock confines writes to the writable mounts",
         severity: Severity::Medium,
@@ -1995,5 +2043,6 @@ pub static RULES: &[Rule] = &[
 
 #[cfg(test)]
 mod hostile;
+mod learned;
 #[cfg(test)]
 mod tests;

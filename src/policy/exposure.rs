@@ -148,7 +148,7 @@ impl<'a> SeccompModel<'a> {
     /// Whether clone(2) can make namespaces: the other spelling of unshare(2). It cannot
     /// when every rule that lets clone run requires (flags & mask) == value with the mask
     /// covering every CLONE_NEW* flag and the value none (Docker's and palisade's default
-    /// filters do this).
+    /// filters do this), or flags == a value without them.
     pub fn clone_makes_namespaces(&self) -> bool {
         use oci_spec::runtime::LinuxSeccompOperator as Op;
         let rules = self
@@ -159,11 +159,13 @@ impl<'a> SeccompModel<'a> {
         if self.default_permissive {
             return !rules.iter().any(|(p, args)| !p && args.is_empty());
         }
+        // Or an exact flags word without them (a learned filter's rules).
         let safe = |a: &oci_spec::runtime::LinuxSeccompArg| {
             a.index() == 0
-                && a.op() == Op::ScmpCmpMaskedEq
-                && a.value() & CLONE_NEW_FLAGS == CLONE_NEW_FLAGS
-                && a.value_two().unwrap_or(0) & CLONE_NEW_FLAGS == 0
+                && ((a.op() == Op::ScmpCmpMaskedEq
+                    && a.value() & CLONE_NEW_FLAGS == CLONE_NEW_FLAGS
+                    && a.value_two().unwrap_or(0) & CLONE_NEW_FLAGS == 0)
+                    || (a.op() == Op::ScmpCmpEq && a.value() & CLONE_NEW_FLAGS == 0))
         };
         rules.iter().filter(|(p, _)| *p).any(|(_, args)| {
             let mut seen = std::collections::HashSet::new();

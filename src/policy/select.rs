@@ -46,6 +46,11 @@ pub struct Operator {
     pub profiles_dir: PathBuf,
     /// Host programs that hooks may run where the profile's `hooks` rule applies.
     pub hooks: Vec<String>,
+    /// Where the learning runtime class writes what it learns (`learn_dir`); without it
+    /// that class refuses to run: a workload never chooses where the runtime writes.
+    pub learn_dir: Option<PathBuf>,
+    /// Invoked as `palisade-learn`: every container is recorded (crate::learn).
+    pub learning: bool,
 }
 
 impl Default for Operator {
@@ -56,6 +61,8 @@ impl Default for Operator {
             audit_log: PathBuf::from(AUDIT_LOG),
             profiles_dir: PathBuf::from(PROFILES_DIR),
             hooks: vec![],
+            learn_dir: None,
+            learning: false,
         }
     }
 }
@@ -79,7 +86,14 @@ impl Operator {
                 })
             }
         };
-        if let Some(p) = invoked_profile(std::env::args_os().next().as_deref().map(Path::new)) {
+        let argv0 = std::env::args_os().next();
+        let argv0 = argv0.as_deref().map(Path::new);
+        if argv0
+            .and_then(Path::file_name)
+            .is_some_and(|n| n == crate::learn::INVOKED_NAME)
+        {
+            op.learning = true;
+        } else if let Some(p) = invoked_profile(argv0) {
             op.profile = p;
         }
         Ok(op)
@@ -179,11 +193,11 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Operator, SelectError> {
             }
             "audit_log" => op.audit_log = PathBuf::from(s),
             "profiles_dir" => op.profiles_dir = PathBuf::from(s),
-            other => {
-                return Err(bad(format!(
-                    "unknown key {other:?} (profile, mode, audit_log, profiles_dir, hooks)"
-                )))
-            }
+            "learn_dir" if s.starts_with('/') => op.learn_dir = Some(PathBuf::from(s)),
+            "learn_dir" => return Err(bad(format!("learn_dir {s:?} is not an absolute path"))),
+            other => return Err(bad(format!(
+                "unknown key {other:?} (profile, mode, audit_log, profiles_dir, hooks, learn_dir)"
+            ))),
         }
     }
     Ok(op)
@@ -201,6 +215,16 @@ mod tests {
         );
         assert_eq!(invoked_profile(Some(Path::new("/usr/bin/palisade"))), None);
         assert_eq!(invoked_profile(Some(Path::new("palisade-"))), None);
+        let op = parse_config(
+            "learn_dir = \"/var/lib/palisade/learned\"\n",
+            Path::new("/c"),
+        )
+        .unwrap();
+        assert_eq!(
+            op.learn_dir,
+            Some(PathBuf::from("/var/lib/palisade/learned"))
+        );
+        assert!(parse_config("learn_dir = \"learned\"\n", Path::new("/c")).is_err());
     }
 
     #[test]

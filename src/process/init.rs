@@ -41,6 +41,13 @@ pub struct Ctx<'a> {
     /// The cgroup files this process writes itself into first.
     pub cgroup_entry: crate::isolate::cgroups::Entry,
     pub executable: Option<CString>,
+    /// argv and envp, built by `executable` so that the exec allocates nothing.
+    pub exec_args: Option<sys::ExecArgs>,
+    /// `palisade learn`: the runtime's end for the recording (step `record`).
+    pub recorder: Option<OwnedFd>,
+    /// The recording filter's listener, held until execve closes it (close-on-exec); the
+    /// recorder takes its own copy first.
+    pub recording: Option<OwnedFd>,
     /// What the kernel enforced of the Landlock ruleset, reported with `Ready`.
     pub landlock_status: Option<String>,
     /// The rootfs the rootfs step opened and checked against the plan's pin: pivot_root
@@ -115,6 +122,7 @@ pub const STEPS: &[(&str, Step)] = &[
     ("hooks_start_container", step_hooks_start_container),
     // With no_new_privs: seccomp last, so the filter need not allow the runtime's calls.
     ("seccomp", step_seccomp),
+    ("record", step_record),
 ];
 
 /// `exec`: a process entering a running container. It joins the container's namespaces
@@ -445,6 +453,12 @@ fn step_executable(c: &mut Ctx) -> io::Result<()> {
     let path = find_executable(&p.args[0], &p.env, &p.cwd)?;
     c.executable =
         Some(CString::new(path.into_os_string().into_encoded_bytes()).map_err(io::Error::other)?);
+    let cstrings = |v: &[String]| -> Vec<CString> {
+        v.iter()
+            .filter_map(|a| CString::new(a.as_str()).ok())
+            .collect()
+    };
+    c.exec_args = Some(sys::ExecArgs::new(cstrings(&p.args), cstrings(&p.env)));
     Ok(())
 }
 
@@ -610,6 +624,25 @@ fn step_seccomp(c: &mut Ctx) -> io::Result<()> {
     load_seccomp(c)
 }
 
+/// `palisade learn` only: the recording filter, the very last step, so that none of the
+/// runtime's own calls is recorded and execve is the first. The recorder is told before the
+/// filter is loaded; after it, nothing runs but the return to execve (no allocation, no
+/// logging): the recorder takes the listener from this process (pidfd_getfd) and answers
+/// every call, this one's execve first.
+fn step_record(c: &mut Ctx) -> io::Result<()> {
+    let Some(sock) = c.recorder.take() else {
+        return Ok(());
+    };
+    nix::unistd::write(&sock, b"armed").map_err(|e| {
+        io::Error::new(io::Error::from(e).kind(), format!("tell the recorder: {e}"))
+    })?;
+    c.recording = sys::seccomp_set_filter(&sys::RECORD_ALL_BPF, sys::SECCOMP_NEW_LISTENER)
+        .map_err(|e| io::Error::new(e.kind(), format!("load the recording filter: {e}")))?;
+    // Dropped at execve (close-on-exec), not here: close(2) would be recorded.
+    std::mem::forget(sock);
+    Ok(())
+}
+
 fn load_seccomp(c: &mut Ctx) -> io::Result<()> {
     let Some(filter) = c.seccomp else {
         return Ok(());
@@ -637,6 +670,7 @@ pub fn run(mut ctx: Ctx, steps: &[(&str, Step)]) -> i32 {
     keep.extend(ctx.joins.iter().map(|(_, f)| f.as_raw_fd()));
     keep.extend(ctx.console_socket.as_ref().map(|s| s.as_raw_fd()));
     keep.extend(ctx.seccomp_listener.as_ref().map(|s| s.as_raw_fd()));
+    keep.extend(ctx.recorder.as_ref().map(|s| s.as_raw_fd()));
     keep.extend(
         ctx.idmapped
             .mounts
@@ -656,22 +690,12 @@ pub fn run(mut ctx: Ctx, steps: &[(&str, Step)]) -> i32 {
             return 1;
         }
     }
-    let exe = ctx.executable.take().expect("executable step ran");
-    let args: Vec<CString> = ctx
-        .plan
-        .process
-        .args
-        .iter()
-        .filter_map(|a| CString::new(a.as_str()).ok())
-        .collect();
-    let env: Vec<CString> = ctx
-        .plan
-        .process
-        .env
-        .iter()
-        .filter_map(|a| CString::new(a.as_str()).ok())
-        .collect();
-    let err = nix::unistd::execve(&exe, &args, &env).unwrap_err();
+    // Nothing between the last step and execve makes a system call (see step `record`).
+    let (Some(exe), Some(args)) = (&ctx.executable, &ctx.exec_args) else {
+        report(&ctx, "exec", "the executable step did not run");
+        return 127;
+    };
+    let err = sys::execve_prepared(exe, args);
     report(
         &ctx,
         "exec",
@@ -739,6 +763,7 @@ mod tests {
                 "wait_start",
                 "hooks_start_container",
                 "seccomp",
+                "record",
             ]
         );
     }
@@ -773,7 +798,7 @@ mod tests {
         let late: Vec<&str> = names[early + 1..]
             .iter()
             .copied()
-            .filter(|n| *n != "seccomp")
+            .filter(|n| *n != "seccomp" && *n != "record")
             .chain(["exec"])
             .collect();
         let documented: Vec<&str> = LATE_SYSCALLS.iter().map(|(s, _)| *s).collect();

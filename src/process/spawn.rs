@@ -42,6 +42,8 @@ pub struct SpawnOptions<'a> {
     /// How the process enters its cgroup by itself; `None` when the runtime joins it by
     /// pid (a systemd scope, which exists only once the init does).
     pub entry: Option<Entry>,
+    /// `palisade learn`: the init's end of the recording session.
+    pub recorder: Option<OwnedFd>,
 }
 
 /// A running init that has not reported `Ready` yet.
@@ -91,6 +93,9 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
                 state: String::new(),
                 cgroup_entry: entry.take().expect("once"),
                 executable: None,
+                exec_args: None,
+                recorder: opts.recorder,
+                recording: None,
                 landlock_status: None,
                 root: None,
                 cwd_pending: false,

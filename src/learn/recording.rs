@@ -1,0 +1,154 @@
+//! What runs of a workload did, as `palisade learn` records them: the system calls by name
+//! (with the arguments that decide their risk), the places written, the TCP ports, and the
+//! capabilities the calls show a need for. Saved as JSON beside the profile so that
+//! recordings of several runs can be merged (`palisade learn --merge`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    pub version: u32,
+    /// The container ids of the runs merged here.
+    pub runs: Vec<String>,
+    /// The profile the runs were made under, which the learned profile extends.
+    pub base: String,
+    /// Architectures the calls were made in (OCI names, SCMP_ARCH_*).
+    pub arches: BTreeSet<String>,
+    /// Per syscall name.
+    pub calls: BTreeMap<String, Call>,
+    /// Existing files opened for writing or truncated: path → the calls.
+    pub write_files: BTreeMap<String, BTreeSet<String>>,
+    /// Directories in which entries were made, removed or renamed: path → the calls.
+    pub write_dirs: BTreeMap<String, BTreeSet<String>>,
+    pub tcp_bind: BTreeSet<u16>,
+    pub tcp_connect: BTreeSet<u16>,
+    /// Capability → the first call seen that needs it.
+    pub capabilities: BTreeMap<String, String>,
+    /// What could not be decoded, by call: recorded by name only.
+    pub undecoded: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub count: u64,
+    /// For the calls whose arguments decide the risk (`decode::DECIDED`): every distinct
+    /// tuple of those arguments, masked as the rule will compare them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub values: BTreeSet<Vec<u64>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error("recording {path}: {why}")]
+    Invalid { path: String, why: String },
+    #[error("recordings of different bases cannot be merged: {0} and {1}")]
+    Bases(String, String),
+}
+
+impl Recording {
+    pub fn new(id: &str, base: &str) -> Recording {
+        Recording {
+            version: VERSION,
+            runs: vec![id.to_owned()],
+            base: base.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<Recording, RecordingError> {
+        let r: Recording = serde_json::from_str(text).map_err(|e| RecordingError::Invalid {
+            path: path.into(),
+            why: e.to_string(),
+        })?;
+        if r.version != VERSION {
+            return Err(RecordingError::Invalid {
+                path: path.into(),
+                why: format!("version {} (this palisade reads {VERSION})", r.version),
+            });
+        }
+        Ok(r)
+    }
+
+    pub fn call(&mut self, name: &str) -> &mut Call {
+        let c = self.calls.entry(name.to_owned()).or_default();
+        c.count += 1;
+        c
+    }
+
+    pub fn write_file(&mut self, path: String, call: &str) {
+        self.write_files
+            .entry(path)
+            .or_default()
+            .insert(call.into());
+    }
+
+    pub fn write_dir(&mut self, path: String, call: &str) {
+        self.write_dirs.entry(path).or_default().insert(call.into());
+    }
+
+    pub fn needs(&mut self, cap: &str, why: String) {
+        self.capabilities.entry(cap.into()).or_insert(why);
+    }
+
+    /// The union of two recordings of the same workload (replicas, test suites).
+    pub fn merge(&mut self, other: Recording) -> Result<(), RecordingError> {
+        if self.base != other.base {
+            return Err(RecordingError::Bases(self.base.clone(), other.base));
+        }
+        self.runs.extend(other.runs);
+        self.arches.extend(other.arches);
+        for (name, c) in other.calls {
+            let mine = self.calls.entry(name).or_default();
+            mine.count += c.count;
+            mine.values.extend(c.values);
+        }
+        for (p, calls) in other.write_files {
+            self.write_files.entry(p).or_default().extend(calls);
+        }
+        for (p, calls) in other.write_dirs {
+            self.write_dirs.entry(p).or_default().extend(calls);
+        }
+        self.tcp_bind.extend(other.tcp_bind);
+        self.tcp_connect.extend(other.tcp_connect);
+        for (cap, why) in other.capabilities {
+            self.capabilities.entry(cap).or_insert(why);
+        }
+        for (call, why) in other.undecoded {
+            self.undecoded.entry(call).or_insert(why);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_is_a_union() {
+        let mut a = Recording::new("a", "restricted");
+        a.call("read");
+        a.call("clone").values.insert(vec![0x1200011]);
+        a.write_dir("/tmp".into(), "openat");
+        a.tcp_bind.insert(8080);
+        let mut b = Recording::new("b", "restricted");
+        b.call("read");
+        b.call("clone").values.insert(vec![0x3d0f00]);
+        b.write_dir("/data".into(), "mkdir");
+        b.tcp_connect.insert(8080);
+        a.merge(b).unwrap();
+        assert_eq!(a.runs, ["a", "b"]);
+        assert_eq!(a.calls["read"].count, 2);
+        assert_eq!(a.calls["clone"].values.len(), 2);
+        assert_eq!(a.write_dirs.len(), 2);
+        assert!(a.tcp_bind.contains(&8080) && a.tcp_connect.contains(&8080));
+        let text = serde_json::to_string(&a).unwrap();
+        assert_eq!(Recording::parse(&text, "x").unwrap(), a);
+        let c = Recording::new("c", "baseline");
+        assert!(a.merge(c).is_err());
+    }
+}
