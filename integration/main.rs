@@ -11,6 +11,7 @@ mod exposure;
 mod failures;
 mod hygiene;
 mod landlock;
+mod learn;
 mod lifecycle;
 mod manage;
 mod namespaces;

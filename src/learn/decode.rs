@@ -9,15 +9,16 @@ use std::path::{Component, Path, PathBuf};
 use super::recording::Recording;
 
 /// The calls whose arguments decide the risk, with the arguments recorded (x86_64
-/// numbering) and the mask each is compared under: int arguments by their low 32 bits;
-/// socket's type without SOCK_NONBLOCK and SOCK_CLOEXEC.
+/// numbering) and the mask each is compared under: whole, as libc passes them, except
+/// socket's type without SOCK_NONBLOCK and SOCK_CLOEXEC, and ioctl's request by its low
+/// 32 bits (callers pass an int, which C may sign-extend to the unsigned long).
 pub const DECIDED: &[(&str, &[(usize, u64)])] = &[
     ("clone", &[(0, u64::MAX)]),
-    ("socket", &[(0, 0xffff_ffff), (1, 0xf)]),
+    ("socket", &[(0, u64::MAX), (1, 0xf)]),
     ("ioctl", &[(1, 0xffff_ffff)]),
-    ("prctl", &[(0, 0xffff_ffff)]),
-    ("personality", &[(0, 0xffff_ffff)]),
-    ("setsockopt", &[(1, 0xffff_ffff), (2, 0xffff_ffff)]),
+    ("prctl", &[(0, u64::MAX)]),
+    ("personality", &[(0, u64::MAX)]),
+    ("setsockopt", &[(1, u64::MAX), (2, u64::MAX)]),
 ];
 
 /// The calls a capability is needed for, as far as the call alone shows it.

@@ -144,6 +144,10 @@ pub fn learn(name: &str, rec: &Recording, base: &Profile, writable: &[PathBuf]) 
         rules.push(json!({"names": plain, "action": "SCMP_ACT_ALLOW"}));
     }
     rules.extend(conditional);
+    // Always: clone3's flags are behind a pointer, out of a filter's reach, and a base
+    // filter that answered it ENOSYS (palisade's does) kept it out of the recording.
+    // ENOSYS, never EPERM, makes libc fall back to clone, whose flags are checked.
+    rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::ENOSYS}));
     let filter = json!({
         "defaultAction": "SCMP_ACT_ERRNO",
         "defaultErrnoRet": libc::EPERM,

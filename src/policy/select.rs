@@ -195,9 +195,11 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Operator, SelectError> {
             "profiles_dir" => op.profiles_dir = PathBuf::from(s),
             "learn_dir" if s.starts_with('/') => op.learn_dir = Some(PathBuf::from(s)),
             "learn_dir" => return Err(bad(format!("learn_dir {s:?} is not an absolute path"))),
-            other => return Err(bad(format!(
+            other => {
+                return Err(bad(format!(
                 "unknown key {other:?} (profile, mode, audit_log, profiles_dir, hooks, learn_dir)"
-            ))),
+            )))
+            }
         }
     }
     Ok(op)

@@ -172,11 +172,16 @@ fn holds(
             return (a.value() & !mask == 0)
                 .then(|| value & a.value() == a.value_two().unwrap_or(0));
         }
+        let v = a.value();
+        // Only some bits known: equality is still decided when they differ.
         if mask != u64::MAX {
-            return None;
+            return match a.op() {
+                Op::ScmpCmpEq if v & mask != value => Some(false),
+                Op::ScmpCmpNe if v & mask != value => Some(true),
+                _ => None,
+            };
         }
         let x = value;
-        let v = a.value();
         Some(match a.op() {
             Op::ScmpCmpNe => x != v,
             Op::ScmpCmpLt => x < v,
@@ -429,6 +434,13 @@ mod tests {
             {"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 0, "op": "SCMP_CMP_NE"}]}
         ]}));
         assert!(!covers(&deny, &learned(0x11)));
+        // socket(AF_INET, SOCK_STREAM) with the type's flags masked off is within a rule
+        // that only refuses AF_VSOCK.
+        let socket = filter(json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [
+                {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
+                {"index": 1, "value": 15, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ"}]}]}));
+        assert!(covers(&default, &socket));
         let permissive_default = filter(json!({"defaultAction": "SCMP_ACT_ALLOW"}));
         assert!(covers(&permissive_default, &learned(0x11)));
     }

@@ -1,0 +1,238 @@
+//! `palisade learn`, tried as a new user would: record busybox workloads (a child, threads,
+//! writes in two directories, a TCP listener and its client on the container's own
+//! loopback), run them again under the learned profile, and show that what the recording
+//! never saw is denied: a call, a write elsewhere, another port.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+use crate::support::{self, stderr, stdout, Bundle};
+
+/// A network namespace of the test's own, loopback up, joined by path: the container's own
+/// network, where a listener and its client meet.
+pub struct Netns(String);
+
+impl Netns {
+    pub fn new(name: &str) -> Netns {
+        let n = format!("{name}-{}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &n])
+            .stderr(std::process::Stdio::null())
+            .status();
+        for args in [
+            vec!["netns", "add", &n],
+            vec!["-n", &n, "link", "set", "lo", "up"],
+        ] {
+            let st = Command::new("ip").args(&args).status().unwrap();
+            assert!(st.success(), "ip {args:?}");
+        }
+        Netns(n)
+    }
+
+    pub fn path(&self) -> String {
+        format!("/run/netns/{}", self.0)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .status();
+    }
+}
+
+/// integration/data/threads.c, built static into the rootfs.
+fn add_threads_program(rootfs: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/data/threads.c");
+    let st = Command::new("gcc")
+        .args(["-static", "-O2", "-pthread", "-o"])
+        .arg(rootfs.join("bin/threads"))
+        .arg(src)
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc -static threads.c");
+}
+
+/// restricted's own config (`spec --profile restricted`: user nobody, read-only root,
+/// limits, Landlock on writes), with two writable tmpfs directories, /data and /work, the
+/// test's network namespace, and the threads program.
+pub fn restricted_bundle(name: &str, ns: &Netns) -> Bundle {
+    let mut b = Bundle::new(name);
+    std::fs::remove_file(b.path().join("config.json")).unwrap();
+    let out = support::bin()
+        .args(["spec", "--profile", "restricted", "--bundle"])
+        .arg(b.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "spec: {}", stderr(&out));
+    let mut c: Value =
+        serde_json::from_slice(&std::fs::read(b.path().join("config.json")).unwrap()).unwrap();
+    c["process"]["terminal"] = false.into();
+    c["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(format!("PALISADE_TEST_MARK={}", b.id).into());
+    for dir in ["/data", "/work"] {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": dir, "type": "tmpfs", "source": "tmpfs",
+            "options": ["nosuid", "nodev", "noexec", "mode=1777", "size=1m"]
+        }));
+    }
+    // restricted adds the ruleset for the writable mounts, /data and /work among them.
+    c["process"].as_object_mut().unwrap().remove("landlock");
+    for n in c["linux"]["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "network" {
+            n["path"] = ns.path().into();
+        }
+    }
+    b.config = c;
+    add_threads_program(&b.rootfs());
+    b
+}
+
+/// Forks, runs threads, writes in /data and /work, listens on TCP 8080 and connects to it.
+pub const WORKLOAD: &str = "set -e
+echo one > /data/one
+( echo child > /work/child ) &
+wait
+threads /data 4
+nc -l -p 8080 > /work/got &
+sleep 0.3
+echo ping | nc 127.0.0.1 8080
+wait
+echo \"got $(cat /work/got)\"";
+
+fn learn(b: &Bundle, out: &Path, base: &str) -> Output {
+    b.write();
+    let (o, p) = (out.to_str().unwrap(), b.path().to_str().unwrap());
+    b.palisade(&["learn", "--bundle", p, "--base", base, "--out", o, &b.id])
+}
+
+/// The learned files of `name` in `out`.
+struct Learned {
+    toml: String,
+    report: String,
+    recording: Value,
+    config: PathBuf,
+    profile: PathBuf,
+}
+
+fn learned(out: &Path, id: &str) -> Learned {
+    let name = format!("learned-{id}");
+    let read = |ext: &str| std::fs::read_to_string(out.join(format!("{name}.{ext}"))).unwrap();
+    Learned {
+        toml: read("toml"),
+        report: read("md"),
+        recording: serde_json::from_str(&read("recording.json")).unwrap(),
+        config: out.join(format!("{name}.config.json")),
+        profile: out.join(format!("{name}.toml")),
+    }
+}
+
+/// A bundle whose config is the learned one (the rootfs is the original bundle's), run
+/// with the learned profile as the operator's choice.
+fn enforced(b: &Bundle, l: &Learned, script: &str) -> Bundle {
+    let mut e = Bundle::new("learn-enforced");
+    e.config = serde_json::from_str(&std::fs::read_to_string(&l.config).unwrap()).unwrap();
+    assert!(
+        e.config["root"]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(b.path().to_str().unwrap()),
+        "the learned config keeps the bundle's rootfs"
+    );
+    e.script(script);
+    e.under_profile(l.profile.to_str().unwrap(), "");
+    e
+}
+
+#[test]
+fn a_learned_profile_runs_its_workload_and_denies_the_rest() {
+    let ns = Netns::new("plearn");
+    let mut b = restricted_bundle("learn", &ns);
+    b.script(WORKLOAD);
+    let out = tempfile::tempdir().unwrap();
+    let o = learn(&b, out.path(), "restricted");
+    assert!(o.status.success(), "learn: {}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("got ping"), "{}", stdout(&o));
+    b.assert_nothing_left();
+    let l = learned(out.path(), &b.id);
+
+    // Small, and no capability: the demo workload of the README.
+    let calls = l.recording["calls"].as_object().unwrap();
+    let allowed: Vec<&String> = calls.keys().filter(|n| *n != "clone3").collect();
+    assert!(allowed.len() < 80, "{} calls: {allowed:?}", allowed.len());
+    assert!(
+        l.toml.contains("[rules.capabilities]\nallowed = []"),
+        "{}",
+        l.toml
+    );
+    assert!(l.toml.contains("extends = \"restricted\""));
+    // What the workload did is in the recording and the profile.
+    for call in ["execve", "clone", "bind", "listen", "connect", "accept"] {
+        assert!(
+            calls
+                .keys()
+                .any(|k| k == call || k.starts_with(&format!("{call}4"))),
+            "{call} not recorded: {:?}",
+            calls.keys()
+        );
+    }
+    let dirs: Vec<&str> = l.recording["write_dirs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(dirs, ["/data", "/work"], "{}", l.report);
+    assert_eq!(l.recording["tcp_bind"], json!([8080]));
+    assert_eq!(l.recording["tcp_connect"], json!([8080]));
+    // clone: the fork's and the threads' flags, exactly; socket by family and type.
+    assert!(l.toml.contains("names = [\"clone\"]"), "{}", l.toml);
+    assert!(l.report.contains("| socket |"), "{}", l.report);
+
+    // check passes the config learn wrote, with the learned profile.
+    let o = support::bin()
+        .arg("check")
+        .arg("--profile")
+        .arg(&l.profile)
+        .arg(&l.config)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "check: {}{}", stdout(&o), stderr(&o));
+
+    // The workload runs under it.
+    let mut e = enforced(&b, &l, WORKLOAD);
+    let (code, out_, err) = e.run();
+    assert_eq!(code, 0, "{out_}{err}");
+    assert!(out_.contains("got ping"), "{out_}");
+    // From inside: the learned filter and ruleset are in place.
+    let status = e.probe("grep -E '^(Seccomp|CapEff|NoNewPrivs):' /proc/self/status");
+    assert!(status.contains("Seccomp:\t2"), "{status}");
+    assert!(status.contains("CapEff:\t0000000000000000"), "{status}");
+
+    // A call the base allows but the recording never saw: EPERM.
+    let (code, _, err) = e.run_script("stat -f /");
+    assert_ne!(code, 0);
+    assert!(err.contains("Operation not permitted"), "{err}");
+    // A write in a writable place the workload never wrote: Landlock denies it.
+    let (code, out_, err) = e.run_script("echo x > /data/ok && echo data-ok; echo x > /tmp/x");
+    assert!(out_.contains("data-ok"), "{out_}{err}");
+    assert_ne!(code, 0);
+    assert!(err.contains("Permission denied"), "{err}");
+    // Another TCP port: bind and connect denied (EACCES, not a refused connection).
+    let (code, _, err) = e.run_script("nc -l -p 8081");
+    assert_ne!(code, 0);
+    assert!(err.contains("Permission denied"), "{err}");
+    let (code, _, err) = e.run_script("echo x | nc 127.0.0.1 8081");
+    assert_ne!(code, 0);
+    assert!(err.contains("Permission denied"), "{err}");
+    // unshare: denied (by the base's and the learned filter).
+    let (code, _, err) = e.run_script("unshare -n true");
+    assert_ne!(code, 0);
+    assert!(err.contains("Operation not permitted"), "{err}");
+    e.assert_nothing_left();
+}
