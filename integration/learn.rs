@@ -236,3 +236,140 @@ fn a_learned_profile_runs_its_workload_and_denies_the_rest() {
     assert!(err.contains("Operation not permitted"), "{err}");
     e.assert_nothing_left();
 }
+
+/// Debian's strace and the libraries it links, copied into `rootfs`.
+fn add_strace(rootfs: &Path) {
+    let ldd = Command::new("ldd").arg("/usr/bin/strace").output().unwrap();
+    let mut files = vec![PathBuf::from("/usr/bin/strace")];
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        if let Some(p) = line.split_whitespace().find(|w| w.starts_with('/')) {
+            files.push(PathBuf::from(p));
+        }
+    }
+    for f in files {
+        let dest = rootfs.join(f.strip_prefix("/").unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &dest).unwrap_or_else(|e| panic!("copy {}: {e}", f.display()));
+    }
+}
+
+/// The syscall names of `strace -c`'s table.
+fn strace_names(text: &str) -> Vec<String> {
+    let mut names = vec![];
+    let mut rows = false;
+    for line in text.lines() {
+        if line.starts_with("------") {
+            rows = !rows;
+            continue;
+        }
+        if rows {
+            if let Some(n) = line.split_whitespace().last() {
+                names.push(n.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// Every call strace sees after the workload's execve, from inside the container, is in
+/// the recording of the same run (strace itself is the workload's first program there, so
+/// its own calls are recorded too).
+#[test]
+fn the_recording_holds_every_call_strace_sees() {
+    let ns = Netns::new("pstrace");
+    let mut b = restricted_bundle("learn-strace", &ns);
+    add_strace(&b.rootfs());
+    // strace needs ptrace, which every default filter denies: no filter, no base profile
+    // (nor the annotation with which `spec --profile` asks for one).
+    b.config["linux"].as_object_mut().unwrap().remove("seccomp");
+    b.config["annotations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("io.palisade.profile");
+    b.config["process"]["args"] = json!(["strace", "-f", "-c", "sh", "-c", WORKLOAD]);
+    let out = tempfile::tempdir().unwrap();
+    let o = learn(&b, out.path(), "unconfined");
+    assert!(o.status.success(), "learn: {}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("got ping"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let seen = strace_names(&stderr(&o));
+    assert!(seen.len() > 20, "strace -c table: {}", stderr(&o));
+    assert!(stderr(&o).contains(" total\n"), "{}", stderr(&o));
+    let l = learned(out.path(), &b.id);
+    let recorded = l.recording["calls"].as_object().unwrap();
+    let missing: Vec<&String> = seen.iter().filter(|n| !recorded.contains_key(*n)).collect();
+    assert!(
+        missing.is_empty(),
+        "strace saw, the recording lacks: {missing:?}"
+    );
+    // strace's own calls are recorded as well (it is the first program after execve).
+    assert!(recorded.contains_key("ptrace") && recorded.contains_key("wait4"));
+    b.assert_nothing_left();
+}
+
+/// Two runs, two workloads: `--merge` makes one profile that runs both, and the bundle's
+/// own config runs under it.
+#[test]
+fn merged_recordings_run_each_workload() {
+    let ns = Netns::new("pmerge");
+    let out = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        "echo a > /data/a",
+        "echo b > /work/b; nc -l -p 8082 & sleep 0.2; echo x | nc 127.0.0.1 8082; wait",
+    );
+    let mut recs = vec![];
+    let mut bundles = vec![];
+    for (name, script) in [("merge-a", a), ("merge-b", b)] {
+        let mut bundle = restricted_bundle(name, &ns);
+        bundle.script(script);
+        let o = learn(&bundle, out.path(), "restricted");
+        assert!(o.status.success(), "learn: {}{}", stdout(&o), stderr(&o));
+        recs.push(
+            out.path()
+                .join(format!("learned-{}.recording.json", bundle.id)),
+        );
+        bundles.push(bundle);
+    }
+    let o = support::bin()
+        .args(["learn", "--name", "both", "--out"])
+        .arg(out.path())
+        .arg("--merge")
+        .args(&recs)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "merge: {}{}", stdout(&o), stderr(&o));
+    let l = out.path().join("learned-both.toml");
+    let toml = std::fs::read_to_string(&l).unwrap();
+    assert!(
+        toml.contains("write_dirs = [\"/data\", \"/work\"]"),
+        "{toml}"
+    );
+    assert!(toml.contains("bind_tcp = [8082]"), "{toml}");
+    let rec: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("learned-both.recording.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rec["runs"].as_array().unwrap().len(), 2);
+    // Each bundle, as it was (the base's filter, no ruleset), runs under the merged profile:
+    // hardened with the learned filter and ruleset.
+    // (The annotation asking for restricted goes: the merged profile is the floor now, and
+    // restricted is looser than it.)
+    for (mut bundle, script) in bundles.into_iter().zip([a, b]) {
+        bundle.config["annotations"]
+            .as_object_mut()
+            .unwrap()
+            .remove("io.palisade.profile");
+        bundle.script(&format!("{script}; grep Seccomp: /proc/self/status"));
+        bundle.under_profile(l.to_str().unwrap(), "");
+        let (code, out_, err) = bundle.run();
+        assert_eq!(code, 0, "{out_}{err}");
+        assert!(out_.contains("Seccomp:\t2"), "{out_}");
+        let (code, _, err) = bundle.run_script("echo x > /tmp/x");
+        assert_ne!(code, 0);
+        assert!(err.contains("Permission denied"), "{err}");
+    }
+}

@@ -168,6 +168,12 @@ pub fn create(mut req: CreateRequest<'_>) -> Result<i32, Error> {
                 "invoked as palisade-learn, but learn_dir is not set in the configuration: the operator chooses where recordings go",
             )
         })?;
+        if !dir.is_dir() {
+            return Err(step_err(
+                "learn",
+                format!("learn_dir {} is not a directory", dir.display()),
+            ));
+        }
         state::check_root(&dir).map_err(|e| step_err("learn", format!("learn_dir: {e}")))?;
         if req.recorder.is_none() {
             let (s, theirs) = crate::learn::Session::new().map_err(|e| step_err("learn", e))?;

@@ -381,3 +381,94 @@ fn a_refusal_reaches_the_user_through_the_shim() {
     assert_eq!(refused, 1);
     c.assert_clean();
 }
+
+/// The section of a learned profile that holds rule `id` (up to the next rule).
+fn rule_section(toml: &str, id: &str) -> String {
+    let start = toml
+        .find(&format!("[rules.{id}]"))
+        .unwrap_or_else(|| panic!("no [rules.{id}] in {toml}"));
+    let rest = &toml[start..];
+    let end = rest[1..]
+        .find("\n[rules.")
+        .map(|e| e + 1)
+        .unwrap_or(rest.len());
+    rest[..end].to_owned()
+}
+
+/// The learning runtime class, as an operator sets it up: containerd's runc shim runs
+/// `palisade-learn` (a link to palisade), and the operator's configuration names the one
+/// directory it may write. `ctr run` of a workload there writes the same profile as
+/// `palisade learn` of the same workload.
+#[test]
+fn the_learning_runtime_class_learns_what_the_cli_learns() {
+    let c = Ctr::new("ctrd-learn");
+    let learn_bin = c.d.path().join("palisade-learn");
+    std::os::unix::fs::symlink(BIN, &learn_bin).unwrap();
+    let learn_dir = c.d.path().join("learned");
+    std::fs::create_dir(&learn_dir).unwrap();
+    let op = c.d.path().join("palisade.toml");
+    let mut conf = std::fs::read_to_string(&op).unwrap();
+    conf.push_str(&format!("learn_dir = \"{}\"\n", learn_dir.display()));
+    std::fs::write(&op, conf).unwrap();
+    let script = "echo a > /tmp/learn-a; (echo b > /tmp/learn-b) & wait; cat /tmp/learn-a /tmp/learn-b > /dev/null";
+    let id = "learnme";
+    let (code, out, err) = text(&c.ctr(&[
+        "run",
+        "--rm",
+        "--runc-binary",
+        learn_bin.to_str().unwrap(),
+        "--rootfs",
+        c.rootfs.to_str().unwrap(),
+        id,
+        "/bin/sh",
+        "-c",
+        script,
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    // The recorder outlives the shim's calls: it writes once the last process is gone.
+    let profile = learn_dir.join(format!("learned-{id}.toml"));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !profile.exists() {
+        let error = learn_dir.join(format!("learned-{id}.error"));
+        assert!(
+            !error.exists(),
+            "{}",
+            std::fs::read_to_string(error).unwrap()
+        );
+        assert!(Instant::now() < deadline, "no {}", profile.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let from_ctr = std::fs::read_to_string(&profile).unwrap();
+    assert!(from_ctr.contains("extends = \"baseline\""), "{from_ctr}");
+
+    // The CLI, on a bundle of the same workload as ctr writes it (root, cwd /).
+    let mut b = crate::support::Bundle::new(id);
+    b.config["process"]["user"] = serde_json::json!({"uid": 0, "gid": 0});
+    b.config["process"]["args"] = serde_json::json!(["/bin/sh", "-c", script]);
+    b.config["annotations"] = serde_json::json!({});
+    b.write();
+    let out_dir = tempfile::tempdir().unwrap();
+    let o = b.palisade(&[
+        "learn",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        "--base",
+        "baseline",
+        "--name",
+        id,
+        "--out",
+        out_dir.path().to_str().unwrap(),
+        &b.id,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let from_cli =
+        std::fs::read_to_string(out_dir.path().join(format!("learned-{id}.toml"))).unwrap();
+    for rule in ["seccomp-learned", "landlock-learned", "capabilities"] {
+        assert_eq!(
+            rule_section(&from_ctr, rule),
+            rule_section(&from_cli, rule),
+            "{rule} differs:\nctr:\n{from_ctr}\ncli:\n{from_cli}"
+        );
+    }
+    c.assert_clean();
+}

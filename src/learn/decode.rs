@@ -74,10 +74,9 @@ const PATH_MAX: usize = 4096;
 
 /// Records call `name` with its arguments `a` into `rec`.
 pub fn note(rec: &mut Recording, name: &str, a: [u64; 6], t: &dyn Target) {
-    let call = rec.call(name);
+    rec.call(name);
     if let Some((_, args)) = DECIDED.iter().find(|(n, _)| *n == name) {
-        call.values
-            .insert(args.iter().map(|&(i, mask)| a[i] & mask).collect());
+        rec.value(name, args.iter().map(|&(i, mask)| a[i] & mask).collect());
     }
     if let Some((_, cap)) = CAP_CALLS.iter().find(|(n, _)| *n == name) {
         rec.needs(cap, format!("{name} was called"));
@@ -192,11 +191,7 @@ fn read_u64(t: &dyn Target, addr: u64) -> Result<u64, String> {
 fn clone3(rec: &mut Recording, addr: u64, t: &dyn Target) -> Decoded {
     let flags = read_u64(t, addr)?;
     let exit_signal = read_u64(t, addr + 32)?;
-    rec.calls
-        .get_mut("clone3")
-        .expect("counted")
-        .values
-        .insert(vec![flags | (exit_signal & 0xff)]);
+    rec.value("clone3", vec![flags | (exit_signal & 0xff)]);
     Ok(())
 }
 

@@ -438,3 +438,98 @@ fn report(
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recording_becomes_the_smallest_profile() {
+        let base = Profile::builtin("restricted").unwrap();
+        let mut r = Recording::new("t", "restricted");
+        r.arches.insert("SCMP_ARCH_X86_64".into());
+        for n in ["read", "write", "execve", "unshare", "nr:999"] {
+            r.call(n);
+        }
+        r.call("clone");
+        r.value("clone", vec![0x1200011]);
+        r.value("clone", vec![0x1200011 | libc::CLONE_NEWUSER as u64]);
+        r.call("clone3");
+        r.value("clone3", vec![0x3d0f00]);
+        r.call("ioctl");
+        for i in 0..(MAX_VALUES as u64 + 1) {
+            r.value("ioctl", vec![0x5400 + i]);
+        }
+        r.call("socket");
+        r.value("socket", vec![2, 1]);
+        for (d, call) in [
+            ("/tmp/a", "mkdir"),
+            ("/tmp/a/b", "openat"),
+            ("/proc/self", "openat"),
+            ("/ro", "openat"),
+        ] {
+            r.write_dir(d.into(), call);
+        }
+        r.write_file("/dev/null".into(), "openat");
+        r.write_file("/tmp/a/b/f".into(), "openat");
+        r.tcp_bind.insert(80);
+        r.needs("CAP_NET_BIND_SERVICE", "bind to port 80".into());
+        r.needs("CAP_SETUID", "setuid to id 5".into());
+        let l = learn(
+            "learned-t",
+            &r,
+            &base,
+            &[PathBuf::from("/tmp"), PathBuf::from("/dev")],
+        );
+        let rules = l.filter["syscalls"].as_array().unwrap();
+        let plain: Vec<&str> = rules[0]["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap())
+            .collect();
+        // unshare is denied by the base; an unnamed call cannot be allowed; ioctl had too
+        // many values to list.
+        assert_eq!(plain, ["execve", "ioctl", "read", "write"]);
+        let clone: Vec<&Value> = rules.iter().filter(|r| r["names"][0] == "clone").collect();
+        // The fork's flags and clone3's (as clone's): not the one with CLONE_NEWUSER.
+        assert_eq!(clone.len(), 2, "{clone:?}");
+        assert!(clone.iter().all(|r| r["args"][0]["op"] == "SCMP_CMP_EQ"));
+        assert!(rules
+            .iter()
+            .any(|r| r["names"][0] == "clone3" && r["errnoRet"] == libc::ENOSYS));
+        let socket = rules.iter().find(|r| r["names"][0] == "socket").unwrap();
+        assert_eq!(socket["args"][1]["op"], "SCMP_CMP_MASKED_EQ");
+        assert_eq!(l.syscalls, 6);
+        assert_eq!(l.capabilities, ["CAP_NET_BIND_SERVICE"]);
+        // Nested directories collapse; /proc and a read-only place are left out; a file
+        // beneath a granted directory needs no rule of its own.
+        assert!(l.toml.contains("write_dirs = [\"/tmp/a\"]"), "{}", l.toml);
+        assert!(
+            l.toml.contains("write_files = [\"/dev/null\"]"),
+            "{}",
+            l.toml
+        );
+        assert!(l.toml.contains("bind_tcp = [80]"));
+        for note in [
+            "unshare",
+            "nr:999",
+            "ioctl",
+            "/proc/self",
+            "/ro",
+            "CAP_SETUID",
+        ] {
+            assert!(
+                l.report.contains(note),
+                "{note} not in the report:\n{}",
+                l.report
+            );
+        }
+        // The text is a profile palisade loads, extending the base.
+        let p = crate::policy::profile::parse(&l.toml, "learned-t", None, 0).unwrap();
+        assert_eq!(p.ancestors.first().map(String::as_str), Some("restricted"));
+        assert!(p.rule("seccomp-learned").is_some() && p.rule("landlock-learned").is_some());
+        // Not looser than its base: a workload may ask for it where the base is the floor.
+        assert!(p.loosenings(&base).is_empty(), "{:?}", p.loosenings(&base));
+    }
+}

@@ -9,6 +9,15 @@ use serde::{Deserialize, Serialize};
 
 pub const VERSION: u32 = 1;
 
+/// Bounds on what one workload can make the recorder keep (it runs as root on the host):
+/// distinct argument values per call, distinct paths, distinct unnamed call numbers.
+/// Past them the recording notes that it stopped keeping: a call with that many values is
+/// allowed whatever its arguments (as far as the base allows it), paths past the bound get
+/// no grant, unnamed calls stay denied.
+pub const MAX_KEPT_VALUES: usize = 64;
+pub const MAX_PATHS: usize = 4096;
+pub const MAX_UNNAMED: usize = 64;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recording {
     pub version: u32,
@@ -74,12 +83,49 @@ impl Recording {
     }
 
     pub fn call(&mut self, name: &str) -> &mut Call {
+        let unnamed = self.calls.keys().filter(|k| k.starts_with("nr:")).count();
+        let name = if name.starts_with("nr:")
+            && unnamed >= MAX_UNNAMED
+            && !self.calls.contains_key(name)
+        {
+            "nr:other"
+        } else {
+            name
+        };
         let c = self.calls.entry(name.to_owned()).or_default();
         c.count += 1;
         c
     }
 
+    /// Keeps a distinct argument tuple of call `name` (counted already), up to the bound.
+    pub fn value(&mut self, name: &str, v: Vec<u64>) {
+        let full = self
+            .calls
+            .get(name)
+            .is_some_and(|c| c.values.len() >= MAX_KEPT_VALUES);
+        if full {
+            self.undecoded.entry(name.to_owned()).or_insert_with(|| {
+                format!("more than {MAX_KEPT_VALUES} distinct argument values: no more kept")
+            });
+        } else if let Some(c) = self.calls.get_mut(name) {
+            c.values.insert(v);
+        }
+    }
+
+    fn paths_full(&mut self, call: &str) -> bool {
+        let full = self.write_files.len() + self.write_dirs.len() >= MAX_PATHS;
+        if full {
+            self.undecoded.entry(call.to_owned()).or_insert_with(|| {
+                format!("more than {MAX_PATHS} distinct paths written: no more kept")
+            });
+        }
+        full
+    }
+
     pub fn write_file(&mut self, path: String, call: &str) {
+        if !self.write_files.contains_key(&path) && self.paths_full(call) {
+            return;
+        }
         self.write_files
             .entry(path)
             .or_default()
@@ -87,6 +133,9 @@ impl Recording {
     }
 
     pub fn write_dir(&mut self, path: String, call: &str) {
+        if !self.write_dirs.contains_key(&path) && self.paths_full(call) {
+            return;
+        }
         self.write_dirs.entry(path).or_default().insert(call.into());
     }
 
@@ -150,5 +199,26 @@ mod tests {
         assert_eq!(Recording::parse(&text, "x").unwrap(), a);
         let c = Recording::new("c", "baseline");
         assert!(a.merge(c).is_err());
+    }
+
+    /// A workload cannot make the recorder keep without bound.
+    #[test]
+    fn what_is_kept_is_bounded() {
+        let mut r = Recording::new("a", "restricted");
+        for i in 0..10_000u64 {
+            r.call("ioctl");
+            r.value("ioctl", vec![i]);
+            r.call(&format!("nr:{}", 1000 + i));
+            r.write_dir(format!("/tmp/{i}"), "mkdir");
+        }
+        assert_eq!(r.calls["ioctl"].values.len(), MAX_KEPT_VALUES);
+        assert!(r.undecoded["ioctl"].contains("no more kept"));
+        assert_eq!(
+            r.calls.keys().filter(|k| k.starts_with("nr:")).count(),
+            MAX_UNNAMED + 1
+        );
+        assert!(r.calls["nr:other"].count > 9000);
+        assert_eq!(r.write_dirs.len(), MAX_PATHS);
+        assert!(r.undecoded["mkdir"].contains("paths"));
     }
 }
