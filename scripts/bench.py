@@ -254,6 +254,21 @@ def run_once(bundles):
     return once
 
 
+def learn_or_run(bundles, learner, out):
+    """`palisade learn` for the learner (base unconfined, so the run is the same as the
+    others'), `run` for every other runtime."""
+    def once(rt, i):
+        cid = rt.new_id("learn")
+        args = (["learn", "--bundle", bundles[rt.label], "--base", "unconfined", "--out", out, cid]
+                if rt is learner else ["run", "--bundle", bundles[rt.label], cid])
+        try:
+            return call(rt, args)
+        except Failure:
+            cleanup(rt, cid)
+            raise
+    return once
+
+
 def phases(runtimes, n, bundles):
     """create, start and delete of /bin/true, each timed on its own."""
     out = {p: {rt.label: [] for rt in runtimes} for p in ("create", "start", "delete")}
@@ -536,6 +551,20 @@ def main():
            {"chowned": ("userns", "run in a user namespace (rootfs chowned to the mapped range)"),
             "idmapped": ("userns_idmap",
                          "run in a user namespace, host-owned rootfs (palisade idmaps it)")})
+
+    # palisade learn: the same run with every call of the workload recorded (a user
+    # notification per call, answered CONTINUE), and the profile written.
+    pal_learn = Runtime("palisade learn", a.palisade, work, operator_env(work, "unconfined"))
+    learn_out = os.path.join(work, "learned")
+    os.makedirs(learn_out)
+    dd = bundle("dd", ("/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=500"))
+    lrts = others + [pal_plain, pal_learn]
+    lsame = lambda b: {rt.label: b for rt in lrts}  # noqa: E731
+    row("learn_true", "run of /bin/true, recorded (palisade learn) and not",
+        interleave(lrts, n, learn_or_run(lsame(true_b), pal_learn, learn_out)))
+    row("learn_1000", "run of a workload of about 1,000 syscalls (dd bs=1 count=500), recorded and not",
+        interleave(lrts, n, learn_or_run(lsame(dd), pal_learn, learn_out)))
+    runtimes.append(pal_learn)
 
     sizes = ["### binary size", "", "| runtime | bytes | linking |", "|---|---:|---|"]
     seen = set()
