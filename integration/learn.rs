@@ -93,15 +93,22 @@ pub fn restricted_bundle(name: &str, ns: &Netns) -> Bundle {
     b
 }
 
-/// Forks, runs threads, writes in /data and /work, listens on TCP 8080 and connects to it.
+/// Forks, runs threads, writes in /data and /work, listens on TCP 8080 and connects to it
+/// (once /proc/net/tcp shows the listener). The listener's stdin is a fifo the shell holds
+/// open until the client is done: busybox nc ends at EOF on stdin, which under load could
+/// come before the client's data.
 pub const WORKLOAD: &str = "set -e
 echo one > /data/one
 ( echo child > /work/child ) &
 wait
 threads /data 4
-nc -l -p 8080 > /work/got &
-sleep 0.3
+mkfifo /work/hold
+nc -l -p 8080 < /work/hold > /work/got &
+exec 3> /work/hold
+sleep 0.01
+i=0; until grep -qs ':1F90 [0:]* 0A' /proc/net/tcp /proc/net/tcp6; do i=$((i+1)); [ $i -lt 200 ]; sleep 0.05; done
 echo ping | nc 127.0.0.1 8080
+exec 3>&-
 wait
 echo \"got $(cat /work/got)\"";
 
@@ -165,6 +172,10 @@ fn a_learned_profile_runs_its_workload_and_denies_the_rest() {
     let calls = l.recording["calls"].as_object().unwrap();
     let allowed: Vec<&String> = calls.keys().filter(|n| *n != "clone3").collect();
     assert!(allowed.len() < 80, "{} calls: {allowed:?}", allowed.len());
+    eprintln!(
+        "the workload's profile allows {} calls: {allowed:?}",
+        allowed.len()
+    );
     assert!(
         l.toml.contains("[rules.capabilities]\nallowed = []"),
         "{}",
@@ -208,7 +219,7 @@ fn a_learned_profile_runs_its_workload_and_denies_the_rest() {
     let mut e = enforced(&b, &l, WORKLOAD);
     let (code, out_, err) = e.run();
     assert_eq!(code, 0, "{out_}{err}");
-    assert!(out_.contains("got ping"), "{out_}");
+    assert!(out_.contains("got ping"), "{out_}{err}");
     // From inside: the learned filter and ruleset are in place.
     let status = e.probe("grep -E '^(Seccomp|CapEff|NoNewPrivs):' /proc/self/status");
     assert!(status.contains("Seccomp:\t2"), "{status}");
@@ -319,7 +330,7 @@ fn merged_recordings_run_each_workload() {
     let out = tempfile::tempdir().unwrap();
     let (a, b) = (
         "echo a > /data/a",
-        "echo b > /work/b; nc -l -p 8082 & sleep 0.2; echo x | nc 127.0.0.1 8082; wait",
+        "echo b > /work/b; mkfifo /work/hold; nc -l -p 8082 < /work/hold > /work/got & exec 3> /work/hold; sleep 0.01; i=0; until grep -qs ':1F92 [0:]* 0A' /proc/net/tcp /proc/net/tcp6; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done; echo x | nc 127.0.0.1 8082; exec 3>&-; wait; grep -q x /work/got",
     );
     let mut recs = vec![];
     let mut bundles = vec![];
