@@ -266,3 +266,25 @@ fn denials_of_the_workload_reach_the_audit_log() {
         "no Landlock record for the denied write: {records:?}"
     );
 }
+
+/// A rule's path is granted where it leads: a symlink in the image (`/tmp-link -> /`)
+/// would carry a grant that reads as one place to the whole root. Refused, by the step.
+#[test]
+fn a_rule_through_a_symlink_is_refused() {
+    let mut b = Bundle::new("ll-symlink");
+    b.config["root"]["readonly"] = false.into();
+    std::os::unix::fs::symlink("/", b.rootfs().join("home/user/l")).unwrap();
+    b.config["process"]["landlock"] = serde_json::json!({
+        "handledAccess": {"handledAccessFS": ["write_file", "make_reg"]},
+        "rules": {"pathBeneath": [{"allowedAccess": ["write_file", "make_reg"], "paths": ["/tmp", "/home/user/l/etc"]}]}
+    });
+    let (code, _, err) = b.run_script("echo x > /etc/owned");
+    assert_ne!(code, 0);
+    assert!(err.contains("landlock") && err.contains("symlink"), "{err}");
+    assert!(!b.rootfs().join("etc/owned").exists());
+    b.assert_nothing_left();
+    // The target itself, named plainly, is fine.
+    b.config["process"]["landlock"]["rules"]["pathBeneath"][0]["paths"] =
+        serde_json::json!(["/tmp"]);
+    assert_eq!(b.probe("echo x > /tmp/ok && echo ok"), "ok\n");
+}

@@ -934,3 +934,13 @@ pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
     check(n as libc::c_long).map(|n| n as usize)
 }
+
+/// fstat(2) by its own syscall number (glibc's fstat is newfstatat, which filters of 2019
+/// do not allow): the file's st_mode.
+pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    // SAFETY: an all-zero `stat` is a valid value; the kernel fills it and reads nothing.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable `struct stat` for the duration of the call.
+    check(unsafe { libc::syscall(libc::SYS_fstat, fd.as_raw_fd(), &mut st as *mut libc::stat) })?;
+    Ok(st.st_mode)
+}

@@ -3,8 +3,8 @@
 //! paths, opened after pivot_root, once every mount is in place.
 
 use landlock::{
-    CompatLevel, Compatible, NetPort, PathBeneath, PathFd, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus,
+    CompatLevel, Compatible, NetPort, PathBeneath, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetStatus,
 };
 
 pub use crate::spec::landlock::*;
@@ -40,9 +40,9 @@ impl Landlock {
         for r in &self.rules.path_beneath {
             let access = fold(&r.allowed_access, "allowedAccess", fs_right)?;
             for p in &r.paths {
-                let fd = PathFd::new(p).map_err(|e| LandlockError::Path {
+                let fd = open_no_symlinks(p).map_err(|why| LandlockError::Path {
                     path: p.clone(),
-                    why: e.to_string(),
+                    why,
                 })?;
                 created = created.add_rule(PathBeneath::new(fd, access)).map_err(k)?;
             }
@@ -60,6 +60,37 @@ impl Landlock {
             RulesetStatus::NotEnforced => "not_enforced",
         })
     }
+}
+
+/// A rule's path, opened component by component without following a symlink: a rule is
+/// granted where the path leads, so a symlink in the image (`/data/l -> /`) would carry a
+/// grant checked as "beneath /data" to the whole root. openat with O_NOFOLLOW, not
+/// openat2, since this step may run under the config's filter (init::LATE_SYSCALLS).
+fn open_no_symlinks(p: &std::path::Path) -> Result<std::os::fd::OwnedFd, String> {
+    use std::os::fd::AsFd;
+    use std::os::unix::ffi::OsStrExt;
+    let mut fd: std::os::fd::OwnedFd = std::fs::File::open("/")
+        .map_err(|e| format!("open /: {e}"))?
+        .into();
+    for c in p.components() {
+        let std::path::Component::Normal(name) = c else {
+            if c == std::path::Component::ParentDir {
+                return Err("`..` in a Landlock path".into());
+            }
+            continue;
+        };
+        let name = std::ffi::CString::new(name.as_bytes()).map_err(|e| e.to_string())?;
+        let next = crate::sys::open_path_at(fd.as_fd(), &name).map_err(|e| e.to_string())?;
+        let mode = crate::sys::fstat_mode(next.as_fd()).map_err(|e| e.to_string())?;
+        if mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(format!(
+                "{} is a symlink: Landlock would grant where it leads; name the target instead",
+                name.to_string_lossy()
+            ));
+        }
+        fd = next;
+    }
+    Ok(fd)
 }
 
 /// The Landlock ABI version of the running kernel (0 when Landlock is unavailable).

@@ -43,6 +43,25 @@ pub trait Target {
     fn socket(&self, fd: i32) -> Option<(i32, i32)>;
     /// Its (real, effective, saved, filesystem) user and group ids.
     fn ids(&self) -> Option<([u32; 4], [u32; 4])>;
+    /// Whether `path` is reached in its root without a symlink (Landlock grants where a
+    /// path leads; palisade refuses rule paths through symlinks).
+    fn plain(&self, path: &Path) -> bool;
+}
+
+/// Records a grant of a write to `path` (a directory, or a file), unless it passes a
+/// symlink: then nothing is granted, and the report says why.
+fn grant(rec: &mut Recording, t: &dyn Target, path: String, call: &str, dir: bool) {
+    if !t.plain(Path::new(&path)) {
+        rec.undecoded
+            .entry(call.to_owned())
+            .or_insert_with(|| format!("{path:?} passes a symlink: not granted"));
+        return;
+    }
+    if dir {
+        rec.write_dir(path, call);
+    } else {
+        rec.write_file(path, call);
+    }
 }
 
 /// The set*id calls: (name, capability, whether it sets gids, the argument indices that
@@ -124,7 +143,7 @@ pub fn note(rec: &mut Recording, name: &str, a: [u64; 6], t: &dyn Target) {
             (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64,
             t,
         ),
-        "truncate" => path(t, AT_FDCWD, a[0]).map(|p| rec.write_file(p, name)),
+        "truncate" => path(t, AT_FDCWD, a[0]).map(|p| grant(rec, t, p, name, false)),
         "mkdir" => made(rec, name, AT_FDCWD, a[0], t),
         "mkdirat" => made(rec, name, fd(0), a[1], t),
         "rmdir" | "unlink" => removed(rec, name, AT_FDCWD, a[0], t),
@@ -144,19 +163,19 @@ pub fn note(rec: &mut Recording, name: &str, a: [u64; 6], t: &dyn Target) {
         "rename" | "link" => parent(t, AT_FDCWD, a[0])
             .map(|p| {
                 if name == "rename" {
-                    rec.write_dir(p, name)
+                    grant(rec, t, p, name, true)
                 }
             })
             .and_then(|()| parent(t, AT_FDCWD, a[1]))
-            .map(|p| rec.write_dir(p, name)),
+            .map(|p| grant(rec, t, p, name, true)),
         "renameat" | "renameat2" | "linkat" => parent(t, fd(0), a[1])
             .map(|p| {
                 if name != "linkat" {
-                    rec.write_dir(p, name)
+                    grant(rec, t, p, name, true)
                 }
             })
             .and_then(|()| parent(t, fd(2), a[3]))
-            .map(|p| rec.write_dir(p, name)),
+            .map(|p| grant(rec, t, p, name, true)),
         "symlink" => made(rec, name, AT_FDCWD, a[1], t),
         "symlinkat" => made(rec, name, fd(1), a[2], t),
         "bind" | "connect" => sockaddr(rec, name, fd(0), a[1], a[2], t),
@@ -243,7 +262,7 @@ fn path(t: &dyn Target, dirfd: i32, addr: u64) -> Result<String, String> {
 fn made(rec: &mut Recording, name: &str, dirfd: i32, addr: u64, t: &dyn Target) -> Decoded {
     let full = path(t, dirfd, addr)?;
     if t.kind(Path::new(&full)).is_none() {
-        rec.write_dir(parent_of(&full), name);
+        grant(rec, t, parent_of(&full), name, true);
     }
     Ok(())
 }
@@ -252,7 +271,7 @@ fn made(rec: &mut Recording, name: &str, dirfd: i32, addr: u64, t: &dyn Target) 
 fn removed(rec: &mut Recording, name: &str, dirfd: i32, addr: u64, t: &dyn Target) -> Decoded {
     let full = path(t, dirfd, addr)?;
     if t.kind(Path::new(&full)).is_some() {
-        rec.write_dir(parent_of(&full), name);
+        grant(rec, t, parent_of(&full), name, true);
     }
     Ok(())
 }
@@ -304,17 +323,14 @@ fn open(
     }
     let full = path(t, dirfd, p)?;
     if flags & libc::O_TMPFILE == libc::O_TMPFILE {
-        rec.write_dir(full, name);
+        grant(rec, t, full, name, true);
         return Ok(());
     }
     match t.kind(Path::new(&full)) {
         // An existing file: writing it needs no right on its directory.
-        Some(FileKind::Other) => rec.write_file(full, name),
+        Some(FileKind::Other) => grant(rec, t, full, name, false),
         Some(FileKind::Dir) => {}
-        None => {
-            let dir = Path::new(&full).parent().unwrap_or(Path::new("/"));
-            rec.write_dir(dir.to_string_lossy().into_owned(), name);
-        }
+        None => grant(rec, t, parent_of(&full), name, true),
     }
     Ok(())
 }
@@ -350,7 +366,7 @@ fn sockaddr(
                 .parent()
                 .unwrap_or(Path::new("/"))
                 .to_path_buf();
-            rec.write_dir(dir.to_string_lossy().into_owned(), name);
+            grant(rec, t, dir.to_string_lossy().into_owned(), name, true);
         }
         libc::AF_INET | libc::AF_INET6 if n >= 4 => {
             let port = u16::from_be_bytes([buf[2], buf[3]]);
@@ -424,6 +440,9 @@ mod tests {
         fn ids(&self) -> Option<([u32; 4], [u32; 4])> {
             Some(([1000, 0, 1000, 0], [1000; 4]))
         }
+        fn plain(&self, p: &Path) -> bool {
+            !p.starts_with("/etc")
+        }
     }
 
     fn fake() -> Fake {
@@ -492,7 +511,9 @@ mod tests {
             &t,
         );
         let dirs: Vec<&String> = r.write_dirs.keys().collect();
-        assert_eq!(dirs, ["/data", "/etc", "/work"]);
+        // /etc passes a symlink (here): no grant.
+        assert_eq!(dirs, ["/data", "/work"]);
+        assert!(r.undecoded["mkdirat"].contains("symlink"));
         let files: Vec<&String> = r.write_files.keys().collect();
         assert_eq!(files, ["/dev/null"]);
         assert_eq!(r.calls["openat"].count, 4);

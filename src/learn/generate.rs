@@ -107,6 +107,14 @@ pub fn learn(name: &str, rec: &Recording, base: &Profile, writable: &[PathBuf]) 
         match DECIDED.iter().find(|(n, _)| *n == name) {
             Some((_, args)) if !values.is_empty() && values.len() <= MAX_VALUES => {
                 for v in values {
+                    // A profile is TOML, whose integers are i64: a larger value (no flag
+                    // word or option uses the top bit) is left out, so denied.
+                    if v.iter().any(|x| *x > i64::MAX as u64) {
+                        notes.push(format!(
+                            "{name}: the value {v:x?} does not fit a profile: left out"
+                        ));
+                        continue;
+                    }
                     let conds: Vec<Value> = args
                         .iter()
                         .zip(v)
@@ -148,10 +156,20 @@ pub fn learn(name: &str, rec: &Recording, base: &Profile, writable: &[PathBuf]) 
     // filter that answered it ENOSYS (palisade's does) kept it out of the recording.
     // ENOSYS, never EPERM, makes libc fall back to clone, whose flags are checked.
     rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::ENOSYS}));
+    // The native architecture only: a call made through another ABI (int 0x80 on x86_64)
+    // has other numbers and other calls (socketcall), out of this filter's argument rules.
+    let native = crate::policy::catalog::native_arch();
+    for a in &rec.arches {
+        if Some(a.as_str()) != native {
+            notes.push(format!(
+                "calls in the {a} architecture: not allowed (only the native one is)"
+            ));
+        }
+    }
     let filter = json!({
         "defaultAction": "SCMP_ACT_ERRNO",
         "defaultErrnoRet": libc::EPERM,
-        "architectures": rec.arches.iter().collect::<Vec<_>>(),
+        "architectures": native.into_iter().collect::<Vec<_>>(),
         "syscalls": rules,
     });
 
@@ -161,13 +179,13 @@ pub fn learn(name: &str, rec: &Recording, base: &Profile, writable: &[PathBuf]) 
     for d in rec.write_dirs.keys().map(PathBuf::from) {
         if kernel(&d) {
             notes.push(format!(
-                "writes in {}: in /proc or /sys, where no profile grants writes: left out",
-                d.display()
+                "writes in {:?}: in /proc or /sys, where no profile grants writes: left out",
+                d
             ));
         } else if !under(&d, writable) {
             notes.push(format!(
-                "writes in {}: not on a writable mount, so they failed: left out",
-                d.display()
+                "writes in {:?}: not on a writable mount, so they failed: left out",
+                d
             ));
         } else {
             dirs.push(d);
@@ -185,13 +203,13 @@ pub fn learn(name: &str, rec: &Recording, base: &Profile, writable: &[PathBuf]) 
     for f in rec.write_files.keys().map(PathBuf::from) {
         if kernel(&f) {
             notes.push(format!(
-                "writes to {}: in /proc or /sys, where no profile grants writes: left out",
-                f.display()
+                "writes to {:?}: in /proc or /sys, where no profile grants writes: left out",
+                f
             ));
         } else if !under(&f, writable) {
             notes.push(format!(
-                "writes to {}: not on a writable mount, so they failed: left out",
-                f.display()
+                "writes to {:?}: not on a writable mount, so they failed: left out",
+                f
             ));
         } else if !under(&f, &dirs) {
             files.push(f);
@@ -381,8 +399,8 @@ fn report(
             .collect::<BTreeSet<_>>();
         let _ = writeln!(
             r,
-            "- directory {} ({})",
-            d.display(),
+            "- directory {:?} ({})",
+            d,
             calls.into_iter().collect::<Vec<_>>().join(", ")
         );
     }
@@ -394,8 +412,8 @@ fn report(
             .unwrap_or_default();
         let _ = writeln!(
             r,
-            "- file {} ({})",
-            f.display(),
+            "- file {:?} ({})",
+            f,
             calls.into_iter().collect::<Vec<_>>().join(", ")
         );
     }
@@ -433,7 +451,8 @@ fn report(
     if !notes.is_empty() {
         let _ = writeln!(r, "\n## Left out or not decoded\n");
         for n in notes {
-            let _ = writeln!(r, "- {n}");
+            // Paths and values in a note are the workload's: one line each, escaped.
+            let _ = writeln!(r, "- {}", n.escape_debug());
         }
     }
     r
@@ -462,6 +481,10 @@ mod tests {
         }
         r.call("socket");
         r.value("socket", vec![2, 1]);
+        // A value no TOML integer holds, and a call through another ABI.
+        r.call("prctl");
+        r.value("prctl", vec![1 << 63]);
+        r.arches.insert("SCMP_ARCH_X86".into());
         for (d, call) in [
             ("/tmp/a", "mkdir"),
             ("/tmp/a/b", "openat"),

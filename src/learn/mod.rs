@@ -161,12 +161,20 @@ pub fn prepare(doc: &mut Value) -> Result<(), LearnError> {
         .as_array()
         .into_iter()
         .flatten()
-        .any(|r| r["action"] == "SCMP_ACT_NOTIFY")
-        || doc["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_NOTIFY";
+        .any(|r| {
+            matches!(
+                r["action"].as_str(),
+                Some("SCMP_ACT_NOTIFY" | "SCMP_ACT_TRACE")
+            )
+        })
+        || matches!(
+            doc["linux"]["seccomp"]["defaultAction"].as_str(),
+            Some("SCMP_ACT_NOTIFY" | "SCMP_ACT_TRACE")
+        );
     if notify {
         return Err(LearnError::Config {
             field: "linux.seccomp",
-            why: "SCMP_ACT_NOTIFY rules need the process's one seccomp listener: remove them to learn".into(),
+            why: "SCMP_ACT_NOTIFY and SCMP_ACT_TRACE rules: the recording filter's notification takes precedence over them (seccomp(2)), so their calls would run and be learned; remove them to learn".into(),
         });
     }
     match doc.get_mut("process").and_then(Value::as_object_mut) {

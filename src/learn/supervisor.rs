@@ -184,6 +184,26 @@ impl Target for Thread {
         Some((four("Uid:")?, four("Gid:")?))
     }
 
+    fn plain(&self, path: &Path) -> bool {
+        let Ok(root) = std::fs::File::open(self.proc("root")) else {
+            return false;
+        };
+        let rel = path.strip_prefix("/").unwrap_or(path);
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        sys::openat2(
+            root.as_fd(),
+            rel,
+            libc::O_PATH,
+            0,
+            sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_SYMLINKS,
+        )
+        .is_ok()
+    }
+
     fn socket(&self, fd: i32) -> Option<(i32, i32)> {
         use nix::sys::socket::{getsockopt, sockopt};
         let pidfd = sys::pidfd_open(self.tgid()?).ok()?;

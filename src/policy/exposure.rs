@@ -165,7 +165,10 @@ impl<'a> SeccompModel<'a> {
                 && ((a.op() == Op::ScmpCmpMaskedEq
                     && a.value() & CLONE_NEW_FLAGS == CLONE_NEW_FLAGS
                     && a.value_two().unwrap_or(0) & CLONE_NEW_FLAGS == 0)
-                    || (a.op() == Op::ScmpCmpEq && a.value() & CLONE_NEW_FLAGS == 0))
+                    // (not on s390x, whose clone takes the stack first, the flags second)
+                    || (a.op() == Op::ScmpCmpEq
+                        && a.value() & CLONE_NEW_FLAGS == 0
+                        && !cfg!(target_arch = "s390x")))
         };
         rules.iter().filter(|(p, _)| *p).any(|(_, args)| {
             let mut seen = std::collections::HashSet::new();

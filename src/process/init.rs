@@ -181,6 +181,7 @@ pub const LATE_SYSCALLS: &[(&str, &[&str])] = &[
             "landlock_restrict_self",
             "open",
             "openat",
+            "fstat",
             "close",
             "prctl",
         ],

@@ -93,25 +93,65 @@ pub(super) fn apply_learned_seccomp(doc: &mut Value, p: &Params) -> Option<Strin
     ))
 }
 
-/// Whether `have` lets run every call `want` allows.
+/// Actions after which the call surely runs. Stricter than exposure's `permissive`, which
+/// also counts NOTIFY and TRACE (a listener or tracer may let the call run): here a call
+/// counts as allowed only if it surely is, since the learned filter replaces the config's.
+fn runs(action: &str) -> bool {
+    matches!(action, "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG")
+}
+
+/// The architectures a filter admits: those it lists, or the native one (libseccomp
+/// kills every other).
+fn arches_of(s: &LinuxSeccomp) -> BTreeSet<String> {
+    let mut a: BTreeSet<String> = s
+        .architectures()
+        .iter()
+        .flatten()
+        .map(action_name)
+        .collect();
+    if a.is_empty() {
+        if let Some(n) = native_arch() {
+            a.insert(n.into());
+        }
+    }
+    a
+}
+
+/// The OCI name of the architecture palisade runs on.
+pub fn native_arch() -> Option<&'static str> {
+    Some(match std::env::consts::ARCH {
+        "x86_64" => "SCMP_ARCH_X86_64",
+        "aarch64" => "SCMP_ARCH_AARCH64",
+        "riscv64" => "SCMP_ARCH_RISCV64",
+        "s390x" => "SCMP_ARCH_S390X",
+        "powerpc64" => "SCMP_ARCH_PPC64LE",
+        _ => return None,
+    })
+}
+
+/// Whether `have` surely lets run every call `want` allows.
 pub(super) fn covers(have: &LinuxSeccomp, want: &LinuxSeccomp) -> bool {
-    let arches = |s: &LinuxSeccomp| -> BTreeSet<String> {
-        s.architectures()
-            .iter()
-            .flatten()
-            .map(action_name)
-            .collect()
-    };
-    let (ha, wa) = (arches(have), arches(want));
-    if !ha.is_empty() && !wa.is_subset(&ha) {
+    if !arches_of(want).is_subset(&arches_of(have)) {
         return false;
     }
-    let default_permissive = permissive(&action_name(&have.default_action()));
+    // The learned filter itself denies by default and carries nothing else.
+    if permissive(&action_name(&want.default_action()))
+        || want.listener_path().is_some()
+        || want.flags().as_ref().is_some_and(|f| !f.is_empty())
+    {
+        return false;
+    }
+    let default_runs = runs(&action_name(&have.default_action()));
     want.syscalls()
         .iter()
         .flatten()
         .filter(|r| permissive(&action_name(&r.action())))
         .all(|r| {
+            // One condition per argument, as palisade writes them.
+            let mut seen = BTreeSet::new();
+            if !r.args().iter().flatten().all(|a| seen.insert(a.index())) {
+                return false;
+            }
             let fixed: Option<Vec<(usize, u64, u64)>> = r
                 .args()
                 .iter()
@@ -125,18 +165,13 @@ pub(super) fn covers(have: &LinuxSeccomp, want: &LinuxSeccomp) -> bool {
             let Some(fixed) = fixed else { return false };
             r.names()
                 .iter()
-                .all(|n| allows(have, default_permissive, n, &fixed))
+                .all(|n| allows(have, default_runs, n, &fixed))
         })
 }
 
-/// Whether `s` lets `name` run for every call whose arguments satisfy `fixed`
+/// Whether `s` surely lets `name` run for every call whose arguments satisfy `fixed`
 /// ((index, mask, value): arg & mask == value). Unknown is no.
-fn allows(
-    s: &LinuxSeccomp,
-    default_permissive: bool,
-    name: &str,
-    fixed: &[(usize, u64, u64)],
-) -> bool {
+fn allows(s: &LinuxSeccomp, default_runs: bool, name: &str, fixed: &[(usize, u64, u64)]) -> bool {
     let mut allowed = false;
     for r in s
         .syscalls()
@@ -144,7 +179,7 @@ fn allows(
         .flatten()
         .filter(|r| r.names().iter().any(|n| n == name))
     {
-        let p = permissive(&action_name(&r.action()));
+        let p = runs(&action_name(&r.action()));
         let verdict = holds(r.args().as_deref().unwrap_or_default(), fixed);
         if !p && verdict != Some(false) {
             return false;
@@ -153,7 +188,7 @@ fn allows(
             allowed = true;
         }
     }
-    allowed || default_permissive
+    allowed || default_runs
 }
 
 /// Whether a rule's conditions hold: conditions on distinct arguments hold together, a
@@ -168,9 +203,11 @@ fn holds(
     let one = |a: &oci_spec::runtime::LinuxSeccompArg| -> Option<bool> {
         let &(_, mask, value) = fixed.iter().find(|(i, _, _)| *i == a.index())?;
         if a.op() == Op::ScmpCmpMaskedEq {
-            // Known when the condition's mask is within the bits fixed.
-            return (a.value() & !mask == 0)
-                .then(|| value & a.value() == a.value_two().unwrap_or(0));
+            // libseccomp compares (arg & mask) with (datum & mask), and newer versions read
+            // a zero mask as "arg == 0": unknown. Known when the condition's mask is within
+            // the bits fixed.
+            let m = a.value();
+            return (m != 0 && m & !mask == 0).then(|| value & m == a.value_two().unwrap_or(0) & m);
         }
         let v = a.value();
         // Only some bits known: equality is still decided when they differ.
@@ -441,6 +478,26 @@ mod tests {
                 {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
                 {"index": 1, "value": 15, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ"}]}]}));
         assert!(covers(&default, &socket));
+        // libseccomp masks the datum: this rule denies AF_VSOCK (40 = 0x128 & 0xff).
+        let vsock = filter(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "args": [
+                {"index": 0, "value": 0xff, "valueTwo": 0x128, "op": "SCMP_CMP_MASKED_EQ"}]}]}));
+        let learned_vsock = filter(json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [
+                {"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]}]}));
+        assert!(!covers(&vsock, &learned_vsock));
+        // NOTIFY and TRACE do not surely let a call run.
+        for action in ["SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE"] {
+            let f = filter(json!({"defaultAction": action}));
+            assert!(!covers(&f, &learned(0x11)), "{action}");
+        }
+        // Another architecture than the config admits (none listed: the native one).
+        let mut x86 = learned(0x11);
+        x86.set_architectures(Some(vec![oci_spec::runtime::Arch::ScmpArchX86]));
+        assert!(!covers(
+            &filter(json!({"defaultAction": "SCMP_ACT_ALLOW"})),
+            &x86
+        ));
         let permissive_default = filter(json!({"defaultAction": "SCMP_ACT_ALLOW"}));
         assert!(covers(&permissive_default, &learned(0x11)));
     }
