@@ -41,6 +41,18 @@ echo "demo: container exited with status $?; state left behind: $(ls "$work/stat
 echo "demo: the audit record of that decision:"
 tail -n 1 "$work/audit.log"
 echo
+# Learning: the same probe, recorded once from its execve, becomes the smallest profile
+# that runs it; run again under that profile (asked for by the config learn writes).
+mkdir -p "$work/learned" "$work/enforced"
+printf 'profiles_dir = "%s"\n' "$work/learned" >>"$PALISADE_CONFIG"
+echo "demo: palisade learn (records the probe, writes the profile and its report)"
+"$bin" --root "$work/state" learn --bundle "$work" --out "$work/learned" probe | tail -n 5
+sed -n '1,/^| call/p' "$work/learned/learned-probe.md" | sed -n '3p;5,7p'
+grep -A4 '^## Capabilities' "$work/learned/learned-probe.md" | sed -n 3p
+cp "$work/learned/learned-probe.config.json" "$work/enforced/config.json"
+echo "demo: the probe again, under the learned profile:"
+"$bin" --root "$work/state" run --bundle "$work/enforced" probe
+echo
 # An unsafe config: the host's pid namespace and the host's /etc. It is refused before
 # anything is created, naming every rule it breaks.
 python3 - "$work/config.json" <<'PY'

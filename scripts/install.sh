@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs palisade for managers to use (as root):
 #   /usr/local/bin/palisade, and palisade-baseline, palisade-restricted, palisade-sealed
-#     beside it (symlinks: the name selects the profile, for one runtime class each);
+#     beside it (symlinks: the name selects the profile, for one runtime class each), and
+#     palisade-learn (the learning runtime class);
 #   PREFIX/share/palisade/profiles (the built-in profiles, embedded in the binary, as a
 #     reference to read and extend: put profiles of your own, with names of their own,
 #     in /etc/palisade/profiles);
@@ -17,6 +18,9 @@ install -D -m 0755 target/release/palisade "$prefix/bin/palisade"
 for p in baseline restricted sealed; do
     ln -sf palisade "$prefix/bin/palisade-$p"
 done
+# The learning runtime class: records every container it runs, and refuses to run until
+# the operator sets learn_dir in config.toml (README, "Learning a profile").
+ln -sf palisade "$prefix/bin/palisade-learn"
 share=$prefix/share/palisade/profiles
 install -d -m 0755 "$share/seccomp" /etc/palisade/profiles
 install -m 0644 profiles/*.toml profiles/RULES.md "$share/"

@@ -69,6 +69,8 @@ pub fn attach(sock: &OwnedFd, pid: i32) -> Result<OwnedFd, LearnError> {
 /// Answers and records every notification until no process is left under the filter.
 pub fn record(listener: &OwnedFd, rec: &mut Recording) {
     let fd = listener.as_raw_fd();
+    // Older kernels lack it; the recording is the same, only slower.
+    let _ = sys::seccomp_notify_sync_wake_up(listener.as_fd());
     loop {
         let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {
