@@ -4,7 +4,9 @@
 //! it needs. The memory may change after the answer (seccomp_unotify(2), "Caveats"); that
 //! matters to a supervisor that decides, not to one that only records.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+use crate::policy::host::clean;
 
 use super::recording::Recording;
 
@@ -291,20 +293,6 @@ fn parent(t: &dyn Target, dirfd: i32, addr: u64) -> Result<String, String> {
         .unwrap_or(Path::new("/"))
         .to_string_lossy()
         .into_owned())
-}
-
-pub fn clean(p: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in p.components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::ParentDir => {
-                out.pop();
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 fn open(

@@ -249,6 +249,12 @@ fn holds(
     }
 }
 
+/// The rights Landlock grants on a file (not a directory) that a write needs.
+fn file_rights() -> landlock::BitFlags<landlock::AccessFs> {
+    let names: Vec<String> = FILE_RIGHTS.iter().map(|s| s.to_string()).collect();
+    fs_access(&super::names(&names)).unwrap_or_default()
+}
+
 fn ports(p: &Params, key: &str) -> BTreeSet<u16> {
     p.get(key)
         .and_then(|v| v.as_array())
@@ -284,13 +290,7 @@ pub(super) fn landlock_learned(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<St
         out.push("process.landlock.handledAccess.handledAccessNetwork does not handle bind_tcp and connect_tcp".into());
     }
     let (dirs, files) = (strings(p, "write_dirs"), strings(p, "write_files"));
-    let file_rights = fs_access(&names(
-        &FILE_RIGHTS
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>(),
-    ))
-    .unwrap_or_default();
+    let file_rights = file_rights();
     for (i, r) in l.rules.path_beneath.iter().enumerate() {
         let grants = fs_access(&r.allowed_access).unwrap_or_default() & access;
         if grants.is_empty() {
@@ -347,13 +347,7 @@ fn within(have: &crate::spec::landlock::Landlock, p: &Params) -> bool {
                 && r.paths.iter().any(|q| super::beneath(path, q))
         })
     };
-    let file_rights = fs_access(&names(
-        &FILE_RIGHTS
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>(),
-    ))
-    .unwrap_or_default();
+    let file_rights = file_rights();
     let dirs_ok = strings(p, "write_dirs")
         .iter()
         .all(|d| granted(Path::new(d), access & handled));
