@@ -47,8 +47,8 @@ mkdir -p "$work/learned" "$work/enforced"
 printf 'profiles_dir = "%s"\n' "$work/learned" >>"$PALISADE_CONFIG"
 echo "demo: palisade learn (records the probe, writes the profile and its report)"
 "$bin" --root "$work/state" learn --bundle "$work" --out "$work/learned" probe | tail -n 5
-sed -n '1,/^| call/p' "$work/learned/learned-probe.md" | sed -n '3p;5,7p'
-grep -A4 '^## Capabilities' "$work/learned/learned-probe.md" | sed -n 3p
+# The report's headings and what it says of capabilities; the whole report is for review.
+grep -E '^## |^None' "$work/learned/learned-probe.md"
 cp "$work/learned/learned-probe.config.json" "$work/enforced/config.json"
 echo "demo: the probe again, under the learned profile:"
 "$bin" --root "$work/state" run --bundle "$work/enforced" probe
