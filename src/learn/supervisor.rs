@@ -24,6 +24,10 @@ const ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
 /// listener out of it with pidfd_getfd. Until the copy is made the init is blocked in its
 /// execve, which the filter holds for a supervisor, so nothing of the workload is missed.
 pub fn attach(sock: &OwnedFd, pid: i32) -> Result<OwnedFd, LearnError> {
+    // Opened while the init is surely alive (it waits for `start`): pidfd_getfd then takes
+    // from that very process or fails, even if its pid were reused.
+    let pidfd =
+        sys::pidfd_open(pid).map_err(|e| LearnError::Attach(format!("pidfd_open {pid}: {e}")))?;
     let mut b = [0u8; 16];
     let n = loop {
         match nix::unistd::read(sock.as_raw_fd(), &mut b) {
@@ -40,8 +44,6 @@ pub fn attach(sock: &OwnedFd, pid: i32) -> Result<OwnedFd, LearnError> {
         }
         Err(e) => return Err(LearnError::Attach(format!("wait for the init: {e}"))),
     }
-    let pidfd =
-        sys::pidfd_open(pid).map_err(|e| LearnError::Attach(format!("pidfd_open {pid}: {e}")))?;
     let dir = PathBuf::from(format!("/proc/{pid}/fd"));
     let start = Instant::now();
     while start.elapsed() < ATTACH_TIMEOUT {
