@@ -359,7 +359,7 @@ fn create_planned(
             start_container: !plan.hooks.start_container.is_empty(),
         },
         landlock: None,
-        profile: Some(profile_ref(profile)),
+        profile: Some(profile.reference()),
         mode: Some(mode.name().to_owned()),
     };
     let mut c = Container::reserve(req.root, record)?;
@@ -567,15 +567,6 @@ fn state_annotations(
     a.insert(ANNOTATION_PROFILE.into(), profile.name.clone());
     a.insert(ANNOTATION_MODE.into(), mode.name().into());
     a
-}
-
-/// How `exec` finds the profile again: its file when it came from one.
-fn profile_ref(p: &policy::Profile) -> String {
-    if p.source == "built-in" {
-        p.name.clone()
-    } else {
-        p.source.clone()
-    }
 }
 
 /// linux.resources.devices and the planned limits, on the container's cgroup.

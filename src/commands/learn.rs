@@ -69,26 +69,18 @@ pub fn run(root: &Path, a: &LearnArgs, systemd_cgroup: bool) -> anyhow::Result<i
     let learned = generate::learn(&name, &rec, &base_profile, &writable);
     // The bundle's config as the learned profile runs it, so that the result can be
     // checked and run as is.
-    let config = enforced_config(bundle, &learned, &a.out)?;
+    let config = enforced_config(bundle, &learned)?;
     let out = learn::write(&a.out, &learned, &rec, Some(&config))?;
     summary(&learned, &out);
     Ok(0)
 }
 
-fn enforced_config(
-    bundle: &Path,
-    l: &learn::Learned,
-    out: &Path,
-) -> anyhow::Result<serde_json::Value> {
+fn enforced_config(bundle: &Path, l: &learn::Learned) -> anyhow::Result<serde_json::Value> {
     let bundle = spec::absolute_bundle(bundle)?;
     let mut doc = spec::read_document(&bundle.join("config.json"))?;
     learn::prepare(&mut doc.value)?;
     // The profile is read back from its text, as a user will read it.
-    let path = out.join(format!("{}.toml.check", l.name));
-    std::fs::write(&path, &l.toml).with_context(|| format!("learn: {}", path.display()))?;
-    let loaded = Profile::load(&path.to_string_lossy(), None);
-    let _ = std::fs::remove_file(&path);
-    let profile = loaded?;
+    let profile = policy::profile::parse(&l.toml, &l.name, None, 0)?;
     let d = policy::decide(
         &mut doc.value,
         &profile,

@@ -174,23 +174,24 @@ pub fn learn(name: &str, rec: &Recording, base: &Profile, writable: &[PathBuf]) 
     });
 
     // (b) Landlock.
-    let kernel = |p: &Path| p.starts_with("/proc") || p.starts_with("/sys");
-    let mut dirs: Vec<PathBuf> = vec![];
-    for d in rec.write_dirs.keys().map(PathBuf::from) {
-        if kernel(&d) {
-            notes.push(format!(
-                "writes in {:?}: in /proc or /sys, where no profile grants writes: left out",
-                d
-            ));
-        } else if !under(&d, writable) {
-            notes.push(format!(
-                "writes in {:?}: not on a writable mount, so they failed: left out",
-                d
-            ));
+    // Whether a recorded place may be granted; if not, why, in the report.
+    let mut grantable = |p: &Path, what: &str| {
+        let why = if p.starts_with("/proc") || p.starts_with("/sys") {
+            "in /proc or /sys, where no profile grants writes"
+        } else if !under(p, writable) {
+            "not on a writable mount, so they failed"
         } else {
-            dirs.push(d);
-        }
-    }
+            return true;
+        };
+        notes.push(format!("writes {what} {p:?}: {why}: left out"));
+        false
+    };
+    let mut dirs: Vec<PathBuf> = rec
+        .write_dirs
+        .keys()
+        .map(PathBuf::from)
+        .filter(|d| grantable(d, "in"))
+        .collect();
     dirs.sort();
     let mut kept: Vec<PathBuf> = vec![];
     for d in dirs {
@@ -199,22 +200,12 @@ pub fn learn(name: &str, rec: &Recording, base: &Profile, writable: &[PathBuf]) 
         }
     }
     let dirs = kept;
-    let mut files: Vec<PathBuf> = vec![];
-    for f in rec.write_files.keys().map(PathBuf::from) {
-        if kernel(&f) {
-            notes.push(format!(
-                "writes to {:?}: in /proc or /sys, where no profile grants writes: left out",
-                f
-            ));
-        } else if !under(&f, writable) {
-            notes.push(format!(
-                "writes to {:?}: not on a writable mount, so they failed: left out",
-                f
-            ));
-        } else if !under(&f, &dirs) {
-            files.push(f);
-        }
-    }
+    let files: Vec<PathBuf> = rec
+        .write_files
+        .keys()
+        .map(PathBuf::from)
+        .filter(|f| grantable(f, "to") && !under(f, &dirs))
+        .collect();
 
     // (c) capabilities: what the calls need, within what the base allows.
     let base_caps = base.rule("capabilities").map(|r| {

@@ -94,7 +94,7 @@ impl Session {
         }
         detach_stdio(self.ours.as_raw_fd());
         let name = profile_name(id);
-        let outcome = self.record(pid, id, &base_ref(&base)).and_then(|rec| {
+        let outcome = self.record(pid, id, &base.reference()).and_then(|rec| {
             let learned = generate::learn(&name, &rec, &base, &writable);
             write(dir, &learned, &rec, None).map(|_| ())
         });
@@ -127,15 +127,6 @@ fn detach_stdio(keep: i32) {
         .collect();
     for fd in fds {
         let _ = nix::unistd::close(fd);
-    }
-}
-
-/// How the learned profile names its base: a built-in's name, else its file.
-pub fn base_ref(p: &crate::policy::Profile) -> String {
-    if p.source == "built-in" {
-        p.name.clone()
-    } else {
-        p.source.clone()
     }
 }
 

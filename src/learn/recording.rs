@@ -83,10 +83,10 @@ impl Recording {
     }
 
     pub fn call(&mut self, name: &str) -> &mut Call {
-        let unnamed = self.calls.keys().filter(|k| k.starts_with("nr:")).count();
+        // Counted only for an unnamed call: this runs once per recorded call.
         let name = if name.starts_with("nr:")
-            && unnamed >= MAX_UNNAMED
             && !self.calls.contains_key(name)
+            && self.calls.keys().filter(|k| k.starts_with("nr:")).count() >= MAX_UNNAMED
         {
             "nr:other"
         } else {

@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use libseccomp::{ScmpArch, ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
+use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::decode::{self, FileKind, Target};
@@ -97,7 +97,7 @@ pub fn record(listener: &OwnedFd, rec: &mut Recording) {
             .syscall
             .get_name_by_arch(arch)
             .unwrap_or_else(|_| format!("nr:{}", i32::from(req.data.syscall)));
-        if let Some(a) = oci_arch(arch) {
+        if let Some(a) = crate::policy::catalog::oci_arch(arch) {
             rec.arches.insert(a.into());
         }
         decode::note(rec, &name, req.data.args, &Thread(req.pid as i32));
@@ -106,27 +106,32 @@ pub fn record(listener: &OwnedFd, rec: &mut Recording) {
     }
 }
 
-/// The OCI name (config-linux.md#seccomp) of a libseccomp architecture.
-pub fn oci_arch(a: ScmpArch) -> Option<&'static str> {
-    Some(match a {
-        ScmpArch::X8664 => "SCMP_ARCH_X86_64",
-        ScmpArch::X86 => "SCMP_ARCH_X86",
-        ScmpArch::X32 => "SCMP_ARCH_X32",
-        ScmpArch::Aarch64 => "SCMP_ARCH_AARCH64",
-        ScmpArch::Arm => "SCMP_ARCH_ARM",
-        ScmpArch::Riscv64 => "SCMP_ARCH_RISCV64",
-        ScmpArch::Ppc64Le => "SCMP_ARCH_PPC64LE",
-        ScmpArch::S390X => "SCMP_ARCH_S390X",
-        _ => return None,
-    })
-}
-
 /// A traced thread, by its id in the runtime's pid namespace.
 struct Thread(i32);
 
 impl Thread {
     fn proc(&self, rest: &str) -> PathBuf {
         PathBuf::from(format!("/proc/{}/{rest}", self.0))
+    }
+
+    /// `path` opened (O_PATH) inside the thread's root, with `resolve` flags besides
+    /// RESOLVE_IN_ROOT.
+    fn open_in_root(&self, path: &Path, resolve: u64) -> Option<OwnedFd> {
+        let root = std::fs::File::open(self.proc("root")).ok()?;
+        let rel = path.strip_prefix("/").unwrap_or(path);
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        sys::openat2(
+            root.as_fd(),
+            rel,
+            libc::O_PATH,
+            0,
+            sys::RESOLVE_IN_ROOT | resolve,
+        )
+        .ok()
     }
 
     fn tgid(&self) -> Option<i32> {
@@ -158,17 +163,9 @@ impl Target for Thread {
 
     /// Resolved inside the thread's root (RESOLVE_IN_ROOT), as the call would be.
     fn kind(&self, path: &Path) -> Option<FileKind> {
-        let root = std::fs::File::open(self.proc("root")).ok()?;
-        let rel = path.strip_prefix("/").unwrap_or(path);
-        let rel = if rel.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            rel
-        };
-        let fd = sys::openat2(root.as_fd(), rel, libc::O_PATH, 0, sys::RESOLVE_IN_ROOT).ok()?;
+        let fd = self.open_in_root(path, 0)?;
         let meta = std::fs::File::from(fd).metadata().ok()?;
-        let t = meta.file_type();
-        Some(if t.is_dir() {
+        Some(if meta.is_dir() {
             FileKind::Dir
         } else {
             FileKind::Other
@@ -189,23 +186,7 @@ impl Target for Thread {
     }
 
     fn plain(&self, path: &Path) -> bool {
-        let Ok(root) = std::fs::File::open(self.proc("root")) else {
-            return false;
-        };
-        let rel = path.strip_prefix("/").unwrap_or(path);
-        let rel = if rel.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            rel
-        };
-        sys::openat2(
-            root.as_fd(),
-            rel,
-            libc::O_PATH,
-            0,
-            sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_SYMLINKS,
-        )
-        .is_ok()
+        self.open_in_root(path, sys::RESOLVE_NO_SYMLINKS).is_some()
     }
 
     fn socket(&self, fd: i32) -> Option<(i32, i32)> {

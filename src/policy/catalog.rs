@@ -2044,6 +2044,6 @@ pub static RULES: &[Rule] = &[
 #[cfg(test)]
 mod hostile;
 mod learned;
-pub use learned::native_arch;
+pub use learned::{native_arch, oci_arch};
 #[cfg(test)]
 mod tests;

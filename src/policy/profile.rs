@@ -56,6 +56,16 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// How the profile is named where it is recorded (the state, from which `exec` finds it
+    /// again) or extended (a learned profile): a built-in's name, else its file.
+    pub fn reference(&self) -> String {
+        if self.source == "built-in" {
+            self.name.clone()
+        } else {
+            self.source.clone()
+        }
+    }
+
     pub fn rule(&self, id: &str) -> Option<&ProfileRule> {
         self.rules.iter().find(|r| r.rule.id == id)
     }

@@ -117,16 +117,24 @@ fn arches_of(s: &LinuxSeccomp) -> BTreeSet<String> {
     a
 }
 
-/// The OCI name of the architecture palisade runs on.
-pub fn native_arch() -> Option<&'static str> {
-    Some(match std::env::consts::ARCH {
-        "x86_64" => "SCMP_ARCH_X86_64",
-        "aarch64" => "SCMP_ARCH_AARCH64",
-        "riscv64" => "SCMP_ARCH_RISCV64",
-        "s390x" => "SCMP_ARCH_S390X",
-        "powerpc64" => "SCMP_ARCH_PPC64LE",
+/// The OCI name (config-linux.md#seccomp) of a libseccomp architecture.
+pub fn oci_arch(a: libseccomp::ScmpArch) -> Option<&'static str> {
+    Some(match a {
+        libseccomp::ScmpArch::X8664 => "SCMP_ARCH_X86_64",
+        libseccomp::ScmpArch::X86 => "SCMP_ARCH_X86",
+        libseccomp::ScmpArch::X32 => "SCMP_ARCH_X32",
+        libseccomp::ScmpArch::Aarch64 => "SCMP_ARCH_AARCH64",
+        libseccomp::ScmpArch::Arm => "SCMP_ARCH_ARM",
+        libseccomp::ScmpArch::Riscv64 => "SCMP_ARCH_RISCV64",
+        libseccomp::ScmpArch::Ppc64Le => "SCMP_ARCH_PPC64LE",
+        libseccomp::ScmpArch::S390X => "SCMP_ARCH_S390X",
         _ => return None,
     })
+}
+
+/// The OCI name of the architecture palisade runs on.
+pub fn native_arch() -> Option<&'static str> {
+    oci_arch(libseccomp::ScmpArch::native())
 }
 
 /// Whether `have` surely lets run every call `want` allows.
