@@ -256,25 +256,6 @@ fn hooks_are_recorded_under_baseline_and_refused_under_restricted() {
     assert!(marker(&b).exists(), "the listed hook did not run");
 }
 
-/// `palisade spec --profile restricted`'s config for this bundle, without a terminal.
-fn restricted_config(b: &Bundle) -> Value {
-    std::fs::remove_file(b.path().join("config.json")).unwrap_or_default();
-    let o = bin()
-        .args(["spec", "--profile", "restricted", "--bundle"])
-        .arg(b.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    let mut c: Value =
-        serde_json::from_slice(&std::fs::read(b.path().join("config.json")).unwrap()).unwrap();
-    c["process"]["terminal"] = false.into();
-    c["process"]["env"]
-        .as_array_mut()
-        .unwrap()
-        .push(format!("PALISADE_TEST_MARK={}", b.id).into());
-    c
-}
-
 /// The runtime's own directory is something the host executes as root: baseline refuses a
 /// writable bind of it, found from the path the runtime was invoked by (it runs from a
 /// sealed copy of itself, whose own path says nothing).

@@ -61,20 +61,7 @@ fn add_threads_program(rootfs: &Path) {
 /// test's network namespace, and the threads program.
 pub fn restricted_bundle(name: &str, ns: &Netns) -> Bundle {
     let mut b = Bundle::new(name);
-    std::fs::remove_file(b.path().join("config.json")).unwrap();
-    let out = support::bin()
-        .args(["spec", "--profile", "restricted", "--bundle"])
-        .arg(b.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "spec: {}", stderr(&out));
-    let mut c: Value =
-        serde_json::from_slice(&std::fs::read(b.path().join("config.json")).unwrap()).unwrap();
-    c["process"]["terminal"] = false.into();
-    c["process"]["env"]
-        .as_array_mut()
-        .unwrap()
-        .push(format!("PALISADE_TEST_MARK={}", b.id).into());
+    let mut c = support::restricted_config(&b);
     for dir in ["/data", "/work"] {
         c["mounts"].as_array_mut().unwrap().push(json!({
             "destination": dir, "type": "tmpfs", "source": "tmpfs",

@@ -391,3 +391,22 @@ pub fn receive_one_fd(
         )
     })
 }
+
+/// `palisade spec --profile restricted`'s config for this bundle, without a terminal.
+pub fn restricted_config(b: &Bundle) -> Value {
+    std::fs::remove_file(b.path().join("config.json")).unwrap_or_default();
+    let o = bin()
+        .args(["spec", "--profile", "restricted", "--bundle"])
+        .arg(b.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut c: Value =
+        serde_json::from_slice(&std::fs::read(b.path().join("config.json")).unwrap()).unwrap();
+    c["process"]["terminal"] = false.into();
+    c["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(format!("PALISADE_TEST_MARK={}", b.id).into());
+    c
+}
