@@ -124,6 +124,15 @@ fn bind_from_host(
             d.kind, d.major, d.minor
         )));
     }
+    // A pty made as a node in the container opens nothing of the host's (the kernel finds
+    // a pty only through a devpts); bound from the host it is a host terminal, someone's
+    // keystrokes (the policy's host-devices rule refuses these in a user namespace too).
+    if d.kind == 'c' && crate::spec::devices::pty(d.major, d.minor) {
+        return Err(bad(format!(
+            "c {}:{} is a pty of the host's: a user namespace cannot make the node, and the host's is not bound in",
+            d.major, d.minor
+        )));
+    }
     let fd = nix::fcntl::openat(
         Some(dir.as_raw_fd()),
         name,

@@ -8,12 +8,27 @@ use std::path::Path;
 use crate::spec::{Namespace, NsKind, Plan};
 use crate::sys;
 
-/// Opens a namespace file given by `path` for setns.
+/// Opens a namespace file given by `path` for setns: first as O_PATH, which opens nothing
+/// of a device or FIFO, and only once it is seen to be on nsfs, for reading through that
+/// descriptor (setns(2) needs a file opened for real).
 fn open_ns(path: &Path) -> io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let at: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(path)?
+        .into();
+    let fs = nix::sys::statfs::fstatfs(&at).map_err(io::Error::from)?;
+    if fs.filesystem_type() != crate::spec::NSFS_MAGIC {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a namespace file (nsfs)", path.display()),
+        ));
+    }
     Ok(std::fs::OpenOptions::new()
         .read(true)
         .custom_flags_cloexec()
-        .open(path)?
+        .open(format!("/proc/self/fd/{}", at.as_raw_fd()))?
         .into())
 }
 

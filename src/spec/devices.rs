@@ -95,6 +95,13 @@ pub fn v2_allows(rules: &[DeviceRule], kind: char, major: u32, minor: u32, acces
 /// The kernel's cgroup v1 verdict (security/device_cgroup.c): a default behaviour set by
 /// the last `a` rule, and exceptions that allow rules add and deny rules remove only where
 /// they are spelled the same. For tests: palisade does not run it.
+/// Unix98 pty slaves (majors 136 to 143) and /dev/ptmx (c 5:2), which opens the devpts
+/// instance beside its node. A node of them made in the container reaches nothing of the
+/// host's; the host's node, bound in, is a host terminal.
+pub fn pty(major: u64, minor: u64) -> bool {
+    (136..=143).contains(&major) || (major, minor) == (5, 2)
+}
+
 #[cfg(test)]
 pub fn v1_allows(rules: &[DeviceRule], kind: char, major: u32, minor: u32, access: u8) -> bool {
     let mut default_allow = true;
