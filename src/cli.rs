@@ -108,6 +108,10 @@ pub struct CheckArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Judge the config as `create --no-new-keyring` would run it (the caller's session
+    /// keyring kept).
+    #[arg(long)]
+    pub no_new_keyring: bool,
     /// A bundle directory or a config.json file.
     pub config: PathBuf,
 }

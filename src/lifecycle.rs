@@ -223,7 +223,12 @@ pub fn create(mut req: CreateRequest<'_>) -> Result<i32, Error> {
         mode,
         &RealHost,
         Scope::Container,
-        &|v| spec::plan_document(v, &bundle, Rootfs::MustExist),
+        &|v| {
+            spec::plan_document(v, &bundle, Rootfs::MustExist).map(|mut p| {
+                p.new_session_keyring = !req.no_new_keyring;
+                p
+            })
+        },
     )?;
     announce(&decision);
     for w in &decision.plan.process.warnings {
@@ -457,7 +462,7 @@ fn create_planned(
             seccomp: filter.as_ref(),
             seccomp_listener,
             idmapped,
-            new_keyring: !req.no_new_keyring,
+            new_keyring: plan.new_session_keyring,
             fifo: Some(fifo),
             console_socket,
             no_pivot: req.no_pivot,

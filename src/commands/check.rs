@@ -31,7 +31,12 @@ pub fn run(a: &CheckArgs) -> anyhow::Result<i32> {
         Mode::Enforce,
         &RealHost,
         Scope::Container,
-        &|v| spec::plan_document(v, &bundle, Rootfs::MayBeAbsent),
+        &|v| {
+            spec::plan_document(v, &bundle, Rootfs::MayBeAbsent).map(|mut p| {
+                p.new_session_keyring = !a.no_new_keyring;
+                p
+            })
+        },
     )
     .with_context(|| format!("{}", config.display()))?;
     let shown = config.display().to_string();

@@ -102,6 +102,8 @@ pub enum Order {
     Denies,
     /// A ceiling, 0 for none: lower is stricter.
     Max,
+    /// A floor: higher is stricter.
+    Min,
     /// A switch: on is stricter.
     Switch,
     /// What a fix fills in (spec --profile): no bearing on what passes.
@@ -112,13 +114,13 @@ pub enum Order {
 
 pub fn param_order(key: &str) -> Option<Order> {
     Some(match key {
-        "allowed" | "allow" | "write_dirs" | "write_files" | "bind_tcp" | "connect_tcp" => {
-            Order::Allows
-        }
+        "allowed" | "allow" | "write_dirs" | "write_files" | "bind_tcp" | "connect_tcp" | "env"
+        | "rootfs_stores" => Order::Allows,
         "filter" => Order::Exact,
         "paths" | "roots" | "sockets" | "masked" | "readonly" | "syscalls" | "access"
         | "writable" => Order::Denies,
         "max" => Order::Max,
+        "min" | "owner_min" => Order::Min,
         "only_allow" => Order::Switch,
         "default" | "uid" | "host_id" | "size" => Order::Fill,
         _ => return None,
@@ -172,6 +174,10 @@ pub fn looser(id: &str, key: &str, ours: &toml::Value, theirs: &toml::Value) -> 
             );
             t > 0 && (o <= 0 || o > t)
         }
+        Some(Order::Min) => match (ours.as_integer(), theirs.as_integer()) {
+            (Some(o), Some(t)) => o < t,
+            _ => ours != theirs,
+        },
         Some(Order::Switch) => theirs.as_bool() == Some(true) && ours.as_bool() != Some(true),
         Some(Order::Fill) => false,
         Some(Order::Exact) | None => ours != theirs,
@@ -553,12 +559,27 @@ fn glob_prefix(p: &Path) -> Option<&Path> {
     (p.file_name()? == "*").then(|| p.parent()).flatten()
 }
 
-/// Image stores beneath a `paths` entry where managers make root filesystems (Docker's
-/// overlay2/<id>/merged, podman's and CRI-O's overlay/<id>/merged).
-const ROOTFS_STORES: &[&str] = &[
-    "/var/lib/docker/overlay2",
-    "/var/lib/containers/storage/overlay",
-];
+/// A `rootfs_stores` pattern's part before its first `*` component.
+fn store_prefix(pattern: &Path) -> PathBuf {
+    pattern
+        .components()
+        .take_while(|c| c.as_os_str() != "*")
+        .collect()
+}
+
+/// Whether `path` is at or beneath a directory that `pattern` names, a `*` component
+/// standing for any one name (an image store's per-container directory).
+fn in_store(path: &Path, pattern: &Path) -> bool {
+    let (mut p, mut g) = (path.components(), pattern.components());
+    loop {
+        match (g.next(), p.next()) {
+            (None, _) => return true,
+            (Some(_), None) => return false,
+            (Some(g), Some(p)) if g.as_os_str() == "*" || g == p => continue,
+            _ => return false,
+        }
+    }
+}
 
 /// Places a root filesystem must not be in: what the host keeps its state, kernel views,
 /// devices and users' files (shell start-up files, keys) in. A bundle for a container
@@ -586,6 +607,10 @@ const NOT_A_ROOTFS: &[&str] = &[
 fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
     let root = host.canonical(&x.plan.rootfs);
     let root = root.as_path();
+    let stores: Vec<PathBuf> = strings(p, "rootfs_stores")
+        .iter()
+        .map(|s| clean(Path::new(s)))
+        .collect();
     let own: Vec<PathBuf> = host
         .runtime_dir()
         .into_iter()
@@ -610,11 +635,11 @@ fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
     // also taken as it resolves (/root and /home are links into /var on some systems).
     let inside: Vec<PathBuf> = strings(p, "writable")
         .iter()
-        .chain(
-            strings(p, "paths")
+        .chain(strings(p, "paths").iter().filter(|s| {
+            !stores
                 .iter()
-                .filter(|s| !ROOTFS_STORES.contains(&s.as_str())),
-        )
+                .any(|g| beneath(&store_prefix(g), Path::new(s.as_str())))
+        }))
         .map(|s| clean(Path::new(s)))
         .chain(NOT_A_ROOTFS.iter().map(PathBuf::from))
         .flat_map(|s| {
@@ -628,11 +653,28 @@ fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
         })
         .chain(own)
         .collect();
-    inside.iter().find(|s| beneath(root, s)).map(|hit| {
-        format!(
+    if let Some(hit) = inside.iter().find(|s| beneath(root, s)) {
+        return Some(format!(
             "root.path {} lies in the host's {}",
             root.display(),
             hit.display()
+        ));
+    }
+    // Nor anywhere else on the host: the container gets the directory whole, and the
+    // runtime makes its mount points there as root. Only the bundle's own (unless the
+    // bundle holds what the lists protect), an image store's per-container directory, or
+    // a root the operator allows.
+    let bundle_ok = !protected.iter().any(|s| beneath(s, &x.bundle));
+    let allowed = (bundle_ok && beneath(root, &x.bundle))
+        || stores.iter().any(|g| in_store(root, g))
+        || strings(p, "allow")
+            .iter()
+            .any(|a| beneath(root, &host.canonical(&clean(Path::new(a)))));
+    (!allowed).then(|| {
+        format!(
+            "root.path {} is a host directory outside the bundle {} and the image stores: the container would get it whole, and the runtime would make its mount points in it as root",
+            root.display(),
+            x.bundle.display()
         )
     })
 }
@@ -806,10 +848,15 @@ fn device_spec(s: &str) -> Option<(char, Option<i64>, Option<i64>)> {
     Some((kind.chars().next()?, n(ma)?, n(mi)?))
 }
 
-/// The devices runc (and palisade) give every container: null, zero, full, random,
-/// urandom, tty, console, ptmx and the pty slaves.
+/// The devices runc (and palisade) give every container, each of which is the container's
+/// own whatever node reaches it: null, zero, full, random, urandom, tty (the caller's
+/// controlling terminal), ptmx (the devpts instance beside it) and the pty slaves (a node
+/// outside a devpts opens nothing). Not c 5:1: a node of it is the host's system console
+/// (/dev/console in a container is its pty, bound there); nor c 4:* (the host's virtual
+/// consoles and serial lines), c 7:* (their screen memory), c 1:1, 1:2, 1:4 (memory and
+/// ports), c 1:11 (the kernel log) or any block device.
 const DEFAULT_DEVICES: &[&str] = &[
-    "c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:1", "c 5:2", "c 136:*",
+    "c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:2", "c 136:*",
 ];
 
 fn host_devices(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
@@ -827,7 +874,19 @@ fn host_devices(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
         })
     };
     let mut out = vec![];
+    // In a user namespace mknod is refused: the runtime binds the host's node of the same
+    // path instead (as runc does), so a pty entry there is the host's pty.
+    let userns = plan.namespace(NsKind::User).is_some();
     for d in plan.devices.iter().filter(|d| d.kind != 'p') {
+        if userns && d.kind == 'c' && crate::spec::devices::pty(d.major, d.minor) {
+            out.push(format!(
+                "linux.devices {} (c {}:{}) in a user namespace is the host's node of that path, bound in: a terminal of the host's",
+                d.path.display(),
+                d.major,
+                d.minor
+            ));
+            continue;
+        }
         if !ok(d.kind, Some(d.major as i64), Some(d.minor as i64)) {
             out.push(format!(
                 "linux.devices creates {} ({} {}:{})",
@@ -995,7 +1054,32 @@ fn kernel_filesystems(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
 /// The hook kinds the runtime runs on the host, outside the container.
 const HOST_HOOKS: &[&str] = &["prestart", "createRuntime", "poststart", "poststop"];
 
+/// The directories a hook's PATH may list: the system's, which root alone writes.
+const SYSTEM_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Whether a hook, a program the operator trusts run as root, may get `name=value`. An
+/// allowlist: the loader (LD_*, GLIBC_TUNABLES, GCONV_PATH), shells (BASH_ENV, ENV,
+/// BASH_FUNC_*, SHELLOPTS, PS4, IFS), interpreters (PYTHON*, PERL5*, NODE_OPTIONS, ...) and
+/// PATH all choose code to run, and no list of them is ever complete.
+fn hook_env_ok(name: &str, value: &str, env: &[String]) -> bool {
+    let no_path = !value.contains('/');
+    match name {
+        "PATH" => value.split(':').all(|d| SYSTEM_PATH.contains(&d)),
+        "TERM" | "LANG" | "LANGUAGE" => no_path,
+        _ if name.starts_with("LC_") && name != "LC_" => no_path,
+        _ => env.iter().any(|e| e == name),
+    }
+}
+
 fn hooks(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
+    let env = strings(p, "env");
     let allowed: Vec<PathBuf> = strings(p, "allowed")
         .iter()
         .map(|s| clean(Path::new(s)))
@@ -1035,10 +1119,10 @@ fn hooks(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
             ));
         }
         for e in &h.hook.env {
-            let name = e.split('=').next().unwrap_or_default();
-            if name.starts_with("LD_") || name == "GCONV_PATH" {
+            let (name, value) = e.split_once('=').unwrap_or((e, ""));
+            if !hook_env_ok(name, value, &env) {
                 out.push(format!(
-                    "{at} sets {name}, which makes the dynamic loader run code the config chooses"
+                    "{at} sets {name}, which the program (its dynamic loader, its shell or interpreter) may take as code or a path to run: only PATH of the system directories, TERM, LANG, LANGUAGE and LC_* (without a path) and the rule's `env` are passed to hooks"
                 ));
             }
         }
@@ -1182,41 +1266,6 @@ fn fill_readonly_rootfs(doc: &mut Value, _: &Params) -> Option<String> {
     Some("root.readonly: true".into())
 }
 
-fn resource_limit(value: Option<i64>, p: &Params, field: &str) -> Vec<String> {
-    match (value, int(p, "max")) {
-        (Some(v), Some(max)) if max > 0 && v > max => {
-            vec![format!("{field} is {v}, above the profile's maximum {max}")]
-        }
-        (Some(_), _) => vec![],
-        _ => vec![format!(
-            "{field} is not set (or linux.resources.unified lifts it): the container can take what the host has"
-        )],
-    }
-}
-
-fn memory_limit(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
-    resource_limit(x.memory_limit, p, "linux.resources.memory.limit")
-}
-
-fn pids_limit(x: &Exposure, p: &Params, _: &dyn Host) -> Vec<String> {
-    resource_limit(x.pids_limit, p, "linux.resources.pids.limit")
-}
-
-fn fill_limit(doc: &mut Value, p: &Params, group: &str) -> Option<String> {
-    let value = int(p, "default")?;
-    let res = object(object(doc, "linux"), "resources");
-    object(res, group)["limit"] = json!(value);
-    Some(format!("linux.resources.{group}.limit: {value}"))
-}
-
-fn fill_memory(doc: &mut Value, p: &Params) -> Option<String> {
-    fill_limit(doc, p, "memory")
-}
-
-fn fill_pids(doc: &mut Value, p: &Params) -> Option<String> {
-    fill_limit(doc, p, "pids")
-}
-
 fn names(list: &[String]) -> Vec<Right> {
     list.iter().map(|s| Right::Name(s.clone())).collect()
 }
@@ -1234,6 +1283,9 @@ fn writable_mounts(x: &Exposure) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = x
         .mounts
         .iter()
+        // A mount over `/` lands beneath the root the container gets (pivot_root(2)): it
+        // makes nothing writable, and a grant there would be the whole tree.
+        .filter(|m| m.mount.destination != Path::new("/"))
         .filter(|m| m.writable && !kernel_view(m.mount.typ.as_str(), m.kind == MountKind::Bind))
         .map(|m| m.mount.destination.clone())
         .collect();
@@ -1321,6 +1373,9 @@ fn add_landlock(doc: &mut Value, p: &Params) -> Option<String> {
         let Some(dest) = m["destination"].as_str() else {
             continue;
         };
+        if clean(Path::new(dest)) == Path::new("/") {
+            continue;
+        }
         let bind = o.flags.contains(nix::mount::MsFlags::MS_BIND) || m["type"] == "bind";
         if o.is_readonly() || kernel_view(m["type"].as_str().unwrap_or_default(), bind) {
             continue;
@@ -1702,6 +1757,8 @@ pub static RULES: &[Rule] = &[
         remedy: None,
         fill: Some(add_default_seccomp),
     },
+    identity::HOST_KEYRINGS,
+    seccomp::SECCOMP_FLAGS,
     Rule {
         id: "masked-paths",
         title: "Sensitive /proc and /sys files are masked or read-only",
@@ -1716,7 +1773,7 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "add the listed paths to linux.maskedPaths / linux.readonlyPaths",
         field: "linux.maskedPaths",
-        defaults: "masked = [\"/proc/acpi\", \"/proc/kcore\", \"/proc/keys\", \"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\", \"/proc/sched_debug\", \"/proc/scsi\", \"/sys/firmware\"]\nreadonly = [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\", \"/proc/sysrq-trigger\"]\n",
+        defaults: "masked = [\"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", \"/proc/keys\", \"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\", \"/proc/sched_debug\", \"/proc/scsi\", \"/sys/firmware\", \"/sys/devices/virtual/powercap\"]\nreadonly = [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\", \"/proc/sysrq-trigger\"]\n",
         check: masked_paths,
         remedy: Some(add_masked_paths),
         fill: None,
@@ -1742,7 +1799,7 @@ pub static RULES: &[Rule] = &[
         title: "No sensitive host paths are bind-mounted",
         severity: Severity::Critical,
         scope: Scope::Container,
-        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`; no writable bind (or recursive bind made `ro` without `rro`) is at, beneath or above a path of `writable` or the runtime's own directory. With `only_allow`, every bind source lies in the bundle or beneath an `allow` entry. Every directory an overlay names (lowerdir, upperdir, workdir) lies in the bundle or beneath an `allow` entry. Sources at or beneath an `allow` entry are not checked further.",
+        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`; no writable bind (or recursive bind made `ro` without `rro`) is at, beneath or above a path of `writable` or the runtime's own directory. With `only_allow`, every bind source lies in the bundle or beneath an `allow` entry. root.path lies in the bundle, in an image store's per-container directory (`rootfs_stores`, `*` for one name) or beneath an `allow` entry, and neither holds nor lies in what the lists protect. Every directory an overlay names (lowerdir, upperdir, workdir) lies in the bundle or beneath an `allow` entry. Sources at or beneath an `allow` entry are not checked further.",
         why: "A bind of the host's /, /etc, /proc, /sys, /dev or a container engine's socket or state hands the container the host: it can rewrite host files, load host credentials, or start a privileged container through the engine.",
         closes: "host files: sensitive paths and engine sockets by bind, what the host executes by writable bind, host directories as overlay layers, a host directory as the root filesystem",
         references: &[
@@ -1752,17 +1809,18 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "remove the bind mount, or mount only the specific non-sensitive directory the workload needs",
         field: "mounts",
-        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/docker\", \"/run/containerd/containerd.sock\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/s\", \"/run/containerd/runc\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/run/palisade\", \"/run/runc\", \"/run/k3s\", \"/run/libvirt\", \"/run/snapd.socket\", \"/run/snapd-snap.socket\", \"/run/user/0\", \"/var/snap/lxd\", \"/var/lib/kubelet/pki\", \"/var/lib/kubelet/config.yaml\", \"/var/lib/kubelet/kubeconfig\", \"/var/lib/kubelet/device-plugins\", \"/var/lib/kubelet/plugins\", \"/var/lib/kubelet/plugins_registry\", \"/var/lib/kubelet/pod-resources\", \"/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs\", \"/var/lib/containerd/io.containerd.content.v1.content\", \"/var/lib/containerd/io.containerd.metadata.v1.bolt\", \"/var/lib/docker/overlay2\", \"/var/lib/docker/image\", \"/var/lib/docker/containerd\", \"/var/lib/docker/network\", \"/var/lib/docker/plugins\", \"/var/lib/docker/swarm\", \"/var/lib/docker/buildkit\", \"/var/lib/containers/storage/overlay\", \"/var/lib/containers/storage/overlay-images\", \"/var/lib/containers/storage/overlay-layers\", \"/var/lib/containers/storage/libpod\", \"/var/lib/docker/rootfs\", \"/var/lib/docker/vfs\", \"/var/lib/docker/btrfs\", \"/var/lib/docker/zfs\", \"/var/lib/docker/fuse-overlayfs\", \"/var/lib/containers/storage/secrets\", \"/var/lib/containers/storage/vfs\", \"/var/lib/containers/storage/vfs-images\", \"/var/lib/containers/storage/vfs-layers\", \"/var/lib/containerd/io.containerd.snapshotter.v1.native\", \"/var/lib/containerd/io.containerd.snapshotter.v1.btrfs\", \"/var/lib/containerd/io.containerd.snapshotter.v1.devmapper\", \"/var/lib/rancher\", \"/var/lib/etcd\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/kubelet/pods\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containerd/io.containerd.runtime.v2.task\", \"/run/containers\", \"/var/lib/docker\", \"/var/lib/docker/containers\", \"/var/lib/docker/volumes\", \"/var/lib/containers\", \"/var/lib/containers/storage\", \"/var/lib/containers/storage/overlay-containers\", \"/var/lib/containers/storage/volumes\", \"/var/lib/docker/volumes/*\", \"/var/lib/docker/containers/*\", \"/var/lib/containers/storage/volumes/*\", \"/var/lib/containers/storage/overlay-containers/*\", \"/var/lib/kubelet/pods/*\", \"/run/containerd/io.containerd.runtime.v2.task/*\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\", \"snapd.socket\", \"libvirt-sock\"]\nallow = []\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\"]\nonly_allow = false\n",
+        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/docker\", \"/run/containerd/containerd.sock\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/s\", \"/run/containerd/runc\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/run/palisade\", \"/run/runc\", \"/run/k3s\", \"/run/libvirt\", \"/run/snapd.socket\", \"/run/snapd-snap.socket\", \"/run/user/0\", \"/var/snap/lxd\", \"/var/lib/kubelet/pki\", \"/var/lib/kubelet/config.yaml\", \"/var/lib/kubelet/kubeconfig\", \"/var/lib/kubelet/device-plugins\", \"/var/lib/kubelet/plugins\", \"/var/lib/kubelet/plugins_registry\", \"/var/lib/kubelet/pod-resources\", \"/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs\", \"/var/lib/containerd/io.containerd.content.v1.content\", \"/var/lib/containerd/io.containerd.metadata.v1.bolt\", \"/var/lib/docker/overlay2\", \"/var/lib/docker/image\", \"/var/lib/docker/containerd\", \"/var/lib/docker/network\", \"/var/lib/docker/plugins\", \"/var/lib/docker/swarm\", \"/var/lib/docker/buildkit\", \"/var/lib/containers/storage/overlay\", \"/var/lib/containers/storage/overlay-images\", \"/var/lib/containers/storage/overlay-layers\", \"/var/lib/containers/storage/libpod\", \"/var/lib/docker/rootfs\", \"/var/lib/docker/vfs\", \"/var/lib/docker/btrfs\", \"/var/lib/docker/zfs\", \"/var/lib/docker/fuse-overlayfs\", \"/var/lib/containers/storage/secrets\", \"/var/lib/containers/storage/vfs\", \"/var/lib/containers/storage/vfs-images\", \"/var/lib/containers/storage/vfs-layers\", \"/var/lib/containerd/io.containerd.snapshotter.v1.native\", \"/var/lib/containerd/io.containerd.snapshotter.v1.btrfs\", \"/var/lib/containerd/io.containerd.snapshotter.v1.devmapper\", \"/var/lib/rancher\", \"/var/lib/etcd\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/kubelet/pods\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containerd/io.containerd.runtime.v2.task\", \"/run/containers\", \"/var/lib/docker\", \"/var/lib/docker/containers\", \"/var/lib/docker/volumes\", \"/var/lib/containers\", \"/var/lib/containers/storage\", \"/var/lib/containers/storage/overlay-containers\", \"/var/lib/containers/storage/volumes\", \"/var/lib/docker/volumes/*\", \"/var/lib/docker/containers/*\", \"/var/lib/containers/storage/volumes/*\", \"/var/lib/containers/storage/overlay-containers/*\", \"/var/lib/kubelet/pods/*\", \"/run/containerd/io.containerd.runtime.v2.task/*\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\", \"snapd.socket\", \"libvirt-sock\"]\nallow = []\nrootfs_stores = [\"/var/lib/docker/overlay2/*/merged\", \"/var/lib/docker/fuse-overlayfs/*/merged\", \"/var/lib/containers/storage/overlay/*/merged\"]\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\"]\nonly_allow = false\n",
         check: host_mounts,
         remedy: None,
         fill: None,
     },
+    identity::IDMAPPED_MOUNTS,
     Rule {
         id: "host-devices",
         title: "No host devices beyond the default set",
         severity: Severity::High,
         scope: Scope::Container,
-        checks: "linux.devices creates only the default devices (null, zero, full, random, urandom, tty, console, ptmx, pty slaves) and those in `allowed` (\"c MAJOR:MINOR\", * for any minor); linux.resources.devices starts by denying every device and then allows read or write only to such devices; no devtmpfs is mounted. Hardening adds the initial deny-all.",
+        checks: "linux.devices creates only the default devices, judged by their numbers whatever their path (null, zero, full, random, urandom, tty, ptmx, pty slaves: each the container's own; not c 5:1, the host's system console, nor the host's ttys, memory or disks) and those in `allowed` (\"c MAJOR:MINOR\", * for any minor); linux.resources.devices starts by denying every device and then allows read or write only to such devices; no devtmpfs is mounted. Hardening adds the initial deny-all.",
         why: "A device node of the host's disks, memory or kernel interfaces gives raw access beneath every other layer; without the device cgroup's deny-all, any node the container can mknod is usable.",
         closes: "host device nodes (disks, memory, kernel interfaces), as the device cgroup grants them on v1 and v2",
         references: &[
@@ -1841,7 +1899,7 @@ pub static RULES: &[Rule] = &[
         title: "Hooks run only allowed host programs",
         severity: Severity::Critical,
         scope: Scope::Container,
-        checks: "Every prestart, createRuntime, poststart and poststop hook's path is, as spelled (no symlink step, no `..`), a program of the rule's `allowed` list, which the operator extends with `hooks` in config.toml; a /proc/PID/exe path (Docker's prestart hook) counts when that process runs an allowed program, for prestart and createRuntime only. No createContainer or startContainer hook (they run an image's program). No hook sets LD_* or GCONV_PATH. Under profiles without this rule, every hook is recorded in the audit record.",
+        checks: "Every prestart, createRuntime, poststart and poststop hook's path is, as spelled (no symlink step, no `..`), a program of the rule's `allowed` list, which the operator extends with `hooks` in config.toml; a /proc/PID/exe path (Docker's prestart hook) counts when that process runs an allowed program, for prestart and createRuntime only. No createContainer or startContainer hook (they run an image's program). A hook's env holds only PATH of the system directories, TERM, LANG, LANGUAGE, LC_* without a path, and the names of the rule's `env` (which the operator extends). Under profiles without this rule, every hook is recorded in the audit record.",
         why: "A hook is a program the runtime runs on the host, as root, outside every layer of the container: a config that may name any program and arguments runs any command on the host.",
         closes: "host programs that the config names, run as root outside the container",
         references: &[
@@ -1850,11 +1908,12 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "remove the hook, or have the operator list its program under hooks in /etc/palisade/config.toml",
         field: "hooks",
-        defaults: "allowed = []\n",
+        defaults: "allowed = []\nenv = []\n",
         check: hooks,
         remedy: None,
         fill: None,
     },
+    sockets::RUNTIME_SOCKETS,
     Rule {
         id: "lsm-labels",
         title: "AppArmor and SELinux labels are not unconfined",
@@ -1934,44 +1993,10 @@ pub static RULES: &[Rule] = &[
         remedy: None,
         fill: Some(fill_readonly_rootfs),
     },
-    Rule {
-        id: "memory-limit",
-        title: "Memory is limited",
-        severity: Severity::Medium,
-        scope: Scope::Container,
-        checks: "linux.resources.memory.limit is set above 0 (and at most `max` bytes when max is above 0).",
-        why: "An unlimited container can exhaust the host's memory and trigger the OOM killer on other workloads.",
-        closes: "the host's memory (a limit lifted through linux.resources.unified counts as none)",
-        references: &[
-            "CIS Docker Benchmark v1.7.0 5.11: the memory usage for containers is limited",
-            NIST,
-        ],
-        fix: "set linux.resources.memory.limit",
-        field: "linux.resources",
-        defaults: "max = 0\ndefault = 268435456\n",
-        check: memory_limit,
-        remedy: None,
-        fill: Some(fill_memory),
-    },
-    Rule {
-        id: "pids-limit",
-        title: "The number of processes is limited",
-        severity: Severity::Medium,
-        scope: Scope::Container,
-        checks: "linux.resources.pids.limit is set above 0 (and at most `max` when max is above 0).",
-        why: "Without a pids limit a fork bomb in one container exhausts the host's process table.",
-        closes: "the host's process table (a limit lifted through linux.resources.unified counts as none)",
-        references: &[
-            "CIS Docker Benchmark v1.7.0 5.29: the PIDs cgroup limit is used",
-            NIST,
-        ],
-        fix: "set linux.resources.pids.limit",
-        field: "linux.resources",
-        defaults: "max = 0\ndefault = 1024\n",
-        check: pids_limit,
-        remedy: None,
-        fill: Some(fill_pids),
-    },
+    resources::MEMORY_LIMIT,
+    resources::PIDS_LIMIT,
+    resources::SCHEDULING,
+    resources::OOM_SCORE_ADJ,
     Rule {
         id: "landlock-learned",
         title: "Landlock confines writes and TCP ports to what the recording saw",
@@ -2043,7 +2068,11 @@ pub static RULES: &[Rule] = &[
 
 #[cfg(test)]
 mod hostile;
+mod identity;
 mod learned;
+mod resources;
+mod seccomp;
+mod sockets;
 pub use learned::{native_arch, oci_arch};
 #[cfg(test)]
 mod tests;

@@ -200,6 +200,43 @@ pub struct Exposure<'a> {
     /// pids.limit, unless linux.resources.unified writes memory.max or pids.max after them.
     pub memory_limit: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// The host's keyrings the container reaches: what shares them, when some keyring call
+    /// ([`KEYRING_CALLS`]) gets through the filter.
+    pub keyrings: Vec<String>,
+    /// The keyring calls the filter lets run (all of them without a filter).
+    pub keyring_calls: Vec<&'static str>,
+}
+
+/// The calls that reach keyrings: keyctl(2) (KEY_SPEC_USER_KEYRING, KEYCTL_JOIN_SESSION_KEYRING
+/// by name, KEYCTL_SEARCH), add_key(2) and request_key(2) into the user keyring.
+pub const KEYRING_CALLS: [&str; 3] = ["keyctl", "add_key", "request_key"];
+
+/// keyrings(7): the kernel keeps one user and one user-session keyring per uid per user
+/// namespace, so a container without a user namespace of its own shares those of its uids
+/// with the host; and without a session keyring of its own it keeps the caller's.
+fn keyrings(plan: &Plan, user: &NsReach, calls: &[&str]) -> Vec<String> {
+    if calls.is_empty() {
+        return vec![];
+    }
+    let mut out = vec![];
+    let shared = match user {
+        NsReach::New | NsReach::Other(_) => None,
+        NsReach::Host(why) | NsReach::Unknown(why) => Some(why),
+    };
+    if let Some(why) = shared {
+        out.push(format!(
+            "{} lets the container's uids (process.user.uid {}, and any uid it can become) reach the host's per-uid user and user-session keyrings ({why})",
+            calls.join(", "),
+            plan.process.uid
+        ));
+    }
+    if !plan.new_session_keyring {
+        out.push(format!(
+            "{} reach the caller's session keyring, which --no-new-keyring leaves to the container",
+            calls.join(", ")
+        ));
+    }
+    out
 }
 
 /// The limit `field` (a pointer into linux.resources) sets, or the cgroup v2 file `file`
@@ -219,12 +256,24 @@ fn limit(plan: &Plan, field: &str, file: &str) -> Option<i64> {
 
 impl<'a> Exposure<'a> {
     pub fn of(plan: &'a Plan, host: &dyn Host) -> Exposure<'a> {
+        let namespaces: Vec<(NsKind, NsReach)> = NsKind::ALL
+            .iter()
+            .map(|k| (*k, namespace(plan, *k, host)))
+            .collect();
+        let seccomp = plan.seccomp.as_ref().map(SeccompModel::of);
+        let keyring_calls: Vec<&'static str> = KEYRING_CALLS
+            .into_iter()
+            .filter(|c| seccomp.as_ref().is_none_or(|s| s.permits(c)))
+            .collect();
+        let user = &namespaces
+            .iter()
+            .find(|(k, _)| *k == NsKind::User)
+            .expect("every kind is modelled")
+            .1;
+        let keyrings = keyrings(plan, user, &keyring_calls);
         Exposure {
             plan,
-            namespaces: NsKind::ALL
-                .iter()
-                .map(|k| (*k, namespace(plan, *k, host)))
-                .collect(),
+            namespaces,
             mounts: plan
                 .mounts
                 .iter()
@@ -232,11 +281,13 @@ impl<'a> Exposure<'a> {
                 .map(|(i, m)| mount(plan, i, m, host))
                 .collect(),
             devices: devices::grants(&plan.device_rules),
-            seccomp: plan.seccomp.as_ref().map(SeccompModel::of),
+            seccomp,
             hooks: hooks(plan, host),
             bundle: host.canonical(&plan.bundle),
             memory_limit: limit(plan, "/memory/limit", "memory.max"),
             pids_limit: limit(plan, "/pids/limit", "pids.max"),
+            keyrings,
+            keyring_calls,
         }
     }
 

@@ -32,8 +32,39 @@ pub trait Host {
     }
 
     /// The uid map of a user namespace joined by path, where it can be read.
-    fn joined_uid_map(&self, _ns: &crate::spec::Namespace) -> Option<Vec<crate::spec::IdMap>> {
+    fn joined_uid_map(&self, ns: &crate::spec::Namespace) -> Option<Vec<crate::spec::IdMap>> {
+        self.joined_map(ns, "uid_map")
+    }
+
+    /// The gid map of a user namespace joined by path, where it can be read.
+    fn joined_gid_map(&self, ns: &crate::spec::Namespace) -> Option<Vec<crate::spec::IdMap>> {
+        self.joined_map(ns, "gid_map")
+    }
+
+    /// `file` (uid_map or gid_map) of a user namespace joined by path.
+    fn joined_map(
+        &self,
+        _ns: &crate::spec::Namespace,
+        _file: &str,
+    ) -> Option<Vec<crate::spec::IdMap>> {
         None
+    }
+
+    /// The host's memory (MemTotal, bytes): a memory limit at or above it bounds nothing.
+    fn memory_total(&self) -> Option<u64> {
+        let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        kib.checked_mul(1024)
+    }
+
+    /// kernel.pid_max: a pids limit at or above it bounds nothing.
+    fn pid_max(&self) -> Option<u64> {
+        std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Whether only the identities and pins the plan recorded count (the real host: what
@@ -107,7 +138,11 @@ impl Host for RealHost {
 
     /// For /proc/PID/ns/user: PID's uid_map, read between two looks at its namespace, so
     /// that a PID reused meanwhile by another process is noticed.
-    fn joined_uid_map(&self, ns: &crate::spec::Namespace) -> Option<Vec<crate::spec::IdMap>> {
+    fn joined_map(
+        &self,
+        ns: &crate::spec::Namespace,
+        file: &str,
+    ) -> Option<Vec<crate::spec::IdMap>> {
         let path = ns.path.as_deref()?;
         let c: Vec<_> = path.components().collect();
         let pid = c.get(2)?.as_os_str().to_str()?;
@@ -120,7 +155,7 @@ impl Host for RealHost {
             return None;
         }
         let want = ns.identity.or_else(|| self.ns_id(path))?;
-        let text = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).ok()?;
+        let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
         if self.ns_id(path)? != want {
             return None;
         }

@@ -134,6 +134,9 @@ pub const RUNTIME_CACHE: &str = "/run/palisade-cache";
 
 /// The (device, inode) of the namespace file at `path`, following every link (a /proc
 /// magic link, a bind-mounted nsfs file).
+/// statfs(2) f_type of the namespace filesystem (linux/magic.h).
+pub use nix::sys::statfs::NSFS_MAGIC;
+
 pub fn ns_identity(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
@@ -316,6 +319,9 @@ pub struct Plan {
     pub net_devices: Vec<NetDevice>,
     /// Layers the init cannot apply yet are kept here so that create refuses them.
     pub unsupported: Vec<String>,
+    /// Whether the container gets a session keyring of its own (create without
+    /// --no-new-keyring, as runc): else it keeps the caller's, a host object.
+    pub new_session_keyring: bool,
 }
 
 /// One entry of linux.netDevices (runtime-spec 1.3 config-linux.md#network-devices).
@@ -778,6 +784,7 @@ pub fn plan(mut spec: Spec, bundle: &Path, must: Rootfs) -> Result<Plan, SpecErr
         personality,
         net_devices,
         unsupported,
+        new_session_keyring: true,
     })
 }
 
@@ -1035,6 +1042,19 @@ fn namespaces(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<Vec<Namespac
                 return Err(invalid(
                     format!("linux.namespaces[{i}].path"),
                     format!("{} is not absolute", p.display()),
+                ));
+            }
+        }
+        if let Some(p) = &path {
+            // statfs(2) reads the file's filesystem without opening it: a device, a FIFO
+            // or a file on FUSE is never opened as root for a namespace (opening
+            // /dev/watchdog arms the host's watchdog).
+            if nix::sys::statfs::statfs(p.as_path())
+                .is_ok_and(|f| f.filesystem_type() != NSFS_MAGIC)
+            {
+                return Err(invalid(
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{} is not a namespace file (nsfs)", p.display()),
                 ));
             }
         }
@@ -1376,16 +1396,10 @@ fn device_rules(
     };
     out.push(rule('c', None, None, "m"));
     out.push(rule('b', None, None, "m"));
-    for (ma, mi) in [
-        (1, 3),
-        (1, 5),
-        (1, 7),
-        (1, 8),
-        (1, 9),
-        (5, 0),
-        (5, 1),
-        (5, 2),
-    ] {
+    // runc's defaults (libcontainer/specconv AllowedDevices), each the container's own
+    // whatever node reaches it. Not c 5:1: a node of it is the host's system console (a
+    // container's /dev/console is its pty, bound there).
+    for (ma, mi) in [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 2)] {
         out.push(rule('c', Some(ma), Some(mi), "rwm"));
     }
     out.push(rule('c', Some(136), None, "rwm"));

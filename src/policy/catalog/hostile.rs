@@ -258,10 +258,129 @@ const HOSTILE: &[Edit] = &[
             "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ALLOW",
                           "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_GE"}]}]});
     }),
+    // The host's keyrings: podman's filter allows keyctl; no user namespace.
+    ("keyctl allowed without a user namespace", |d| {
+        no_userns(d);
+        push_rule(
+            d,
+            json!({"names": ["keyctl", "add_key", "request_key"], "action": "SCMP_ACT_ALLOW"}),
+        );
+    }),
+    ("keyctl under a condition, logged", |d| {
+        no_userns(d);
+        push_rule(
+            d,
+            json!({"names": ["keyctl"], "action": "SCMP_ACT_LOG",
+            "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_GE"}]}),
+        );
+    }),
+    ("keyctl for a listener", |d| {
+        no_userns(d);
+        d["linux"]["seccomp"]["listenerPath"] = json!("/run/agent.sock");
+        push_rule(d, json!({"names": ["keyctl"], "action": "SCMP_ACT_NOTIFY"}));
+    }),
+    // The root, devices by identity, idmapped ownership, the init's grants.
+    ("root.path a host directory, read-only", |d| {
+        d["root"] = json!({"path": "/srv/hostapp", "readonly": true});
+    }),
+    ("root.path a daemon's socket directory", |d| {
+        d["root"] = json!({"path": "/run/postgresql", "readonly": true});
+    }),
+    (
+        "root.path an image layer every container of the image shares",
+        |d| {
+            d["root"] = json!({"path": "/var/lib/docker/overlay2/abc/diff", "readonly": true});
+        },
+    ),
+    ("the host's console by another name", |d| {
+        d["linux"]["devices"] = json!([{"path": "/dev/hostconsole", "type": "c", "major": 5, "minor": 1, "fileMode": 438}]);
+    }),
+    ("the host's serial line", |d| {
+        d["linux"]["devices"] = json!([{"path": "/dev/x", "type": "c", "major": 4, "minor": 64}]);
+    }),
+    ("an idmapped bind making host root the owner", |d| {
+        no_userns(d);
+        d["process"]["user"] = json!({"uid": 65534, "gid": 65534});
+        push(
+            d,
+            "mounts",
+            json!({"destination": "/data", "type": "bind",
+            "source": "/nonexistent-hostile-bundle/data", "options": ["rbind", "rw", "idmap"],
+            "uidMappings": [{"containerID": 0, "hostID": 65534, "size": 1}],
+            "gidMappings": [{"containerID": 0, "hostID": 65534, "size": 1}]}),
+        );
+    }),
+    ("RLIMIT_RTPRIO with SCHED_FIFO", |d| {
+        d["process"]["rlimits"] = json!([{"type": "RLIMIT_RTPRIO", "soft": 99, "hard": 99}]);
+        d["process"]["scheduler"] = json!({"policy": "SCHED_FIFO", "priority": 99});
+    }),
+    ("oomScoreAdj -1000", |d| {
+        d["process"]["oomScoreAdj"] = json!(-1000)
+    }),
+    ("seccomp flag SPEC_ALLOW", |d| {
+        d["linux"]["seccomp"]["flags"] = json!(["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]);
+    }),
+    ("a listener at the Docker socket", |d| {
+        d["linux"]["seccomp"]["listenerPath"] = json!("/run/docker.sock");
+        push_rule(d, json!({"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}));
+    }),
+    ("a network namespace path that is a device", |d| {
+        set_ns(d, "network", Some("/dev/watchdog"))
+    }),
 ];
+
+/// Leaves the container in the host's user namespace.
+fn no_userns(d: &mut Value) {
+    d["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "user");
+    d["linux"]["uidMappings"] = Value::Null;
+    d["linux"]["gidMappings"] = Value::Null;
+}
+
+fn push_rule(d: &mut Value, rule: Value) {
+    if d["linux"]["seccomp"].is_null() {
+        d["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []});
+    }
+    d["linux"]["seccomp"]["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .push(rule);
+}
 
 /// What restricted and sealed promise beyond baseline.
 const HOSTILE_STRICT: &[Edit] = &[
+    ("a memory limit above the host's memory", |d| {
+        d["linux"]["resources"]["memory"] = json!({"limit": i64::MAX / 2});
+    }),
+    ("a pids limit above pid_max", |d| {
+        d["linux"]["resources"]["pids"] = json!({"limit": i64::MAX / 2});
+    }),
+    (
+        "root in a user namespace writing host root's files through a mount mapped like it",
+        |d| {
+            d["process"]["user"] = json!({"uid": 0, "gid": 0});
+            d["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "user");
+            d["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "user"}));
+            let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            d["linux"]["uidMappings"] = map.clone();
+            d["linux"]["gidMappings"] = map.clone();
+            push(
+                d,
+                "mounts",
+                json!({"destination": "/data", "type": "bind",
+            "source": "/nonexistent-hostile-bundle/data", "options": ["rbind", "rw", "noexec", "idmap"],
+            "uidMappings": map, "gidMappings": map}),
+            );
+        },
+    ),
     (
         "a default-deny filter that allows unshare and io_uring",
         |d| {
@@ -365,7 +484,14 @@ fn host_ns(kind: NsKind) -> Vec<(u64, u64)> {
 }
 
 /// Devices whose read or write is a host escape.
-const DEVICES: &[(char, u32, u32)] = &[('b', 8, 0), ('c', 1, 1), ('c', 10, 200), ('b', 7, 0)];
+const DEVICES: &[(char, u32, u32)] = &[
+    ('b', 8, 0),
+    ('c', 1, 1),
+    ('c', 10, 200),
+    ('b', 7, 0),
+    ('c', 5, 1),
+    ('c', 4, 64),
+];
 
 /// What `plan` exposes that profile `name` forbids, stated over the plan and the kernel's
 /// semantics without the rules' code (except for the shared meaning of a mount entry).
@@ -585,8 +711,175 @@ fn forbidden(plan: &Plan, name: &str) -> Vec<String> {
                 out.push(format!("hook {}", hook.path.display()));
             }
         }
+        let total = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("MemTotal:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok())
+            })
+            .unwrap_or(i64::MAX / 1024)
+            * 1024;
+        let mem = r.and_then(|r| r.memory().as_ref().and_then(|m| m.limit()));
+        if !unified.contains_key("memory.max") && mem.is_some_and(|m| m >= total) {
+            out.push("a memory limit above the host's memory".into());
+        }
+        // Writable idmapped mounts through which a process at uid 0 writes on-disk 0.
+        if plan.process.uid == 0 {
+            for m in &plan.mounts {
+                let Some(idm) = &m.idmap else { continue };
+                let k = kernel_id(plan, 0);
+                if !m.is_readonly()
+                    && idm
+                        .uid
+                        .iter()
+                        .any(|e| k == Some(e.host) && e.container == 0)
+                {
+                    out.push("root writes host root's files through an idmapped mount".into());
+                }
+            }
+        }
+    }
+    // Keyrings: the host's per-uid ones without a user namespace of the container's own.
+    let own_userns = plan.namespace(NsKind::User).is_some_and(|n| match &n.path {
+        None => true,
+        Some(p) => spec::ns_identity(p).is_some_and(|id| !host_ns(NsKind::User).contains(&id)),
+    });
+    if !own_userns && lets_through(plan, &["keyctl", "add_key", "request_key"]) {
+        out.push("keyring calls in the host's user namespace".into());
+    }
+    // The root: the bundle's, or an image store's per-container overlay.
+    let store = |r: &Path| {
+        let s = r.to_string_lossy();
+        (s.starts_with("/var/lib/docker/overlay2/")
+            || s.starts_with("/var/lib/containers/storage/overlay/"))
+            && r.file_name().is_some_and(|n| n == "merged")
+            && r.components().count() == 7
+    };
+    if !root.starts_with(&bundle) && !store(&root) {
+        out.push(format!(
+            "root filesystem {} outside the bundle",
+            root.display()
+        ));
+    }
+    for d in &plan.devices {
+        if matches!((d.kind, d.major), ('c', 4) | ('c', 7))
+            || (d.kind, d.major, d.minor) == ('c', 5, 1)
+        {
+            out.push(format!("device node {} {}:{}", d.kind, d.major, d.minor));
+        }
+    }
+    // Idmapped mounts: what each container id writes as on disk is what it is.
+    for m in &plan.mounts {
+        let Some(idm) = &m.idmap else { continue };
+        for e in &idm.uid {
+            for i in [0, e.size.saturating_sub(1)] {
+                let k = e.host + i;
+                if let Some(inside) = inside_id(plan, k) {
+                    if inside != e.container + i {
+                        out.push(format!(
+                            "container uid {inside} owns on-disk uid {}",
+                            e.container + i
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let p = &plan.process;
+    for r in &p.rlimits {
+        if (r.resource == libc::RLIMIT_RTPRIO as i32 && r.hard.max(r.soft) > 0)
+            || (r.resource == libc::RLIMIT_NICE as i32 && r.hard.max(r.soft) > 20)
+        {
+            out.push(format!("rlimit {}", r.name));
+        }
+    }
+    if let Some(s) = &p.scheduler {
+        if [libc::SCHED_FIFO, libc::SCHED_RR, libc::SCHED_DEADLINE]
+            .contains(&(s.sched_policy as i32))
+            || s.sched_nice < 0
+        {
+            out.push("a real-time or raised scheduler".into());
+        }
+    }
+    if p.oom_score_adj.is_some_and(|v| v < -998) {
+        out.push("oom_score_adj below the kubelet's".into());
+    }
+    if let Some(s) = &plan.seccomp {
+        if s.listener_path().is_some() {
+            out.push("a seccomp listener socket".into());
+        }
+        let flags = serde_json::to_string(&s.flags()).unwrap_or_default();
+        if flags.contains("SPEC_ALLOW") {
+            out.push("seccomp SPEC_ALLOW".into());
+        }
+    }
+    for n in &plan.namespaces {
+        if let Some(path) = &n.path {
+            if nix::sys::statfs::statfs(path.as_path())
+                .is_ok_and(|f| f.filesystem_type() != spec::NSFS_MAGIC)
+            {
+                out.push(format!("namespace path {} is no namespace", path.display()));
+            }
+        }
     }
     out
+}
+
+/// The kernel id of container uid `u`: through a new user namespace's map, else itself.
+fn kernel_id(plan: &Plan, u: u32) -> Option<u32> {
+    match plan.namespace(NsKind::User) {
+        None => Some(u),
+        Some(n) if n.path.is_none() => plan
+            .uid_mappings
+            .iter()
+            .find(|m| u >= m.container && u - m.container < m.size)
+            .map(|m| m.host + (u - m.container)),
+        Some(_) => None,
+    }
+}
+
+/// The container uid whose kernel id is `k`.
+fn inside_id(plan: &Plan, k: u32) -> Option<u32> {
+    match plan.namespace(NsKind::User) {
+        None => Some(k),
+        Some(n) if n.path.is_none() => plan
+            .uid_mappings
+            .iter()
+            .find(|m| k >= m.host && k - m.host < m.size)
+            .map(|m| m.container + (k - m.host)),
+        Some(_) => None,
+    }
+}
+
+/// Whether the plan's filter lets some call of `calls` run (none: every call runs),
+/// computed from the actions as the kernel would apply them.
+fn lets_through(plan: &Plan, calls: &[&str]) -> bool {
+    let Some(s) = &plan.seccomp else {
+        return true;
+    };
+    let lets = |a: &Value| {
+        !a.as_str().unwrap_or("").contains("ERRNO")
+            && !a.as_str().unwrap_or("").contains("KILL")
+            && !a.as_str().unwrap_or("").contains("TRAP")
+    };
+    let default = serde_json::to_value(s.default_action()).unwrap();
+    calls.iter().any(|call| {
+        let rules: Vec<_> = s
+            .syscalls()
+            .iter()
+            .flatten()
+            .filter(|r| r.names().iter().any(|n| n == call))
+            .collect();
+        let allowed_by_rule = rules
+            .iter()
+            .any(|r| lets(&serde_json::to_value(r.action()).unwrap()));
+        let denied_always = rules.iter().any(|r| {
+            !lets(&serde_json::to_value(r.action()).unwrap())
+                && r.args().as_ref().is_none_or(|a| a.is_empty())
+        });
+        allowed_by_rule || (lets(&default) && !denied_always)
+    })
 }
 
 /// Generates hostile edits of compliant configs: special mounts at random places with
@@ -705,6 +998,13 @@ impl Gen {
             "rootfs",
             "../../..",
             "/proc/1/root",
+            "/srv/hostapp",
+            "/run/postgresql",
+            "/tmp",
+            "/var/lib/docker/overlay2/abc/merged",
+            "/var/lib/docker/overlay2/abc/diff",
+            "/var/lib/docker/overlay2/abc/merged/..",
+            "/nonexistent-hostile-bundle/../srv",
         ];
         const SOURCES: &[&str] = &[
             "/",
@@ -760,8 +1060,96 @@ impl Gen {
             "BPF",
             "clone",
             "unshare",
+            "keyctl",
+            "add_key",
+            "request_key",
         ];
-        match self.below(8) {
+        match self.below(10) {
+            8 => match self.below(6) {
+                0 => {
+                    let kind = *self.pick(&["RLIMIT_RTPRIO", "RLIMIT_NICE", "RLIMIT_NOFILE"]);
+                    let v = *self.pick(&[0u64, 1, 20, 21, 99]);
+                    doc["process"]["rlimits"] = json!([{"type": kind, "soft": 0, "hard": v}]);
+                }
+                1 => {
+                    doc["process"]["oomScoreAdj"] = json!(*self.pick(&[-1000, -999, -998, 0, 500]))
+                }
+                2 => {
+                    let policy =
+                        *self.pick(&["SCHED_FIFO", "SCHED_RR", "SCHED_OTHER", "SCHED_BATCH"]);
+                    let mut sch = json!({"policy": policy, "nice": *self.pick(&[-20, 0, 5])});
+                    if matches!(policy, "SCHED_FIFO" | "SCHED_RR") {
+                        sch["priority"] = json!(1);
+                        sch["nice"] = json!(0);
+                    }
+                    doc["process"]["scheduler"] = sch;
+                }
+                3 => {
+                    let flag = *self.pick(&[
+                        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                        "SECCOMP_FILTER_FLAG_LOG",
+                        "SECCOMP_FILTER_FLAG_TSYNC",
+                    ]);
+                    if doc["linux"]["seccomp"].is_object() {
+                        doc["linux"]["seccomp"]["flags"] = json!([flag]);
+                    }
+                    if self.below(2) == 0 {
+                        push_rule(
+                            doc,
+                            json!({"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}),
+                        );
+                        doc["linux"]["seccomp"]["listenerPath"] = json!(*self.pick(&[
+                            "/run/docker.sock",
+                            "/run/agent.sock",
+                            "/run/../run/agent.sock"
+                        ]));
+                    }
+                }
+                4 => {
+                    let dev = *self.pick(&[
+                        (5i64, 1i64),
+                        (4, 64),
+                        (4, 1),
+                        (7, 0),
+                        (1, 3),
+                        (136, 0),
+                        (5, 2),
+                    ]);
+                    doc["linux"]["devices"] = json!([{"path": *self.pick(&["/dev/x", "/dev/console", "/dev/pts/0"]),
+                        "type": "c", "major": dev.0, "minor": dev.1}]);
+                }
+                _ => {
+                    let ns = *self.pick(&["/dev/null", "/dev/watchdog", "/proc/self/ns/net"]);
+                    let kind = *self.pick(&["network", "pid", "ipc"]);
+                    set_ns(doc, kind, Some(ns));
+                }
+            },
+            9 => {
+                // Idmapped binds of the bundle, with and without a user namespace.
+                if self.below(2) == 0 {
+                    no_userns(doc);
+                }
+                let uid = *self.pick(&[0u32, 1000, 65534]);
+                doc["process"]["user"]["uid"] = json!(uid);
+                let (c, h) = *self.pick(&[
+                    (0u32, 65534u32),
+                    (0, 0),
+                    (0, 100000),
+                    (33, 1000),
+                    (1000, 101000),
+                    (0, 101000),
+                ]);
+                let map =
+                    json!([{"containerID": c, "hostID": h, "size": *self.pick(&[1u32, 65536])}]);
+                push(
+                    doc,
+                    "mounts",
+                    json!({"destination": "/data", "type": "bind",
+                    "source": "/nonexistent-hostile-bundle/data",
+                    "options": [*self.pick(&["rw", "ro"]), "rbind", "noexec", *self.pick(&["idmap", "ridmap"])],
+                    "uidMappings": map, "gidMappings": map}),
+                );
+            }
             0 | 1 => {
                 let typ = *self.pick(TYPES);
                 let mut m = json!({"destination": *self.pick(DESTS), "type": typ,

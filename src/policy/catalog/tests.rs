@@ -319,6 +319,130 @@ const CASES: &[Case] = &[
     ("landlock-network", "no network rights", |d| {
         d["process"]["landlock"]["handledAccess"]["handledAccessNetwork"] = json!([]);
     }),
+    ("host-keyrings", "no user namespace, keyctl allowed", |d| {
+        set_ns(d, "user", None);
+        d["linux"]["uidMappings"] = Value::Null;
+        d["linux"]["gidMappings"] = Value::Null;
+        d["linux"]["seccomp"]["syscalls"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"names": ["keyctl"], "action": "SCMP_ACT_ALLOW"}));
+    }),
+    (
+        "host-keyrings",
+        "the host's user namespace, keyctl logged",
+        |d| {
+            set_ns(d, "user", Some("/host/user"));
+            d["linux"]["seccomp"]["syscalls"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"names": ["add_key"], "action": "SCMP_ACT_LOG"}));
+        },
+    ),
+    ("host-keyrings", "no user namespace, no filter", |d| {
+        set_ns(d, "user", None);
+        d["linux"]["uidMappings"] = Value::Null;
+        d["linux"]["gidMappings"] = Value::Null;
+        d["linux"]["seccomp"] = Value::Null;
+    }),
+    (
+        "idmapped-mounts",
+        "on-disk 0 owned by container uid 1000",
+        |d| {
+            mount(
+                d,
+                json!({"destination": "/x", "type": "bind", "source": "/nonexistent-bundle/x", "options": ["rbind", "ro", "idmap"],
+                   "uidMappings": [{"containerID": 0, "hostID": 101000, "size": 1}],
+                   "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}),
+            );
+        },
+    ),
+    (
+        "idmapped-mounts",
+        "mapped like the user namespace, root writing",
+        |d| {
+            d["process"]["user"]["uid"] = json!(0);
+            mount(
+                d,
+                json!({"destination": "/x", "type": "bind", "source": "/nonexistent-bundle/x", "options": ["rbind", "noexec", "idmap"],
+                   "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                   "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]}),
+            );
+        },
+    ),
+    ("seccomp-flags", "SPEC_ALLOW", |d| {
+        d["linux"]["seccomp"]["flags"] = json!(["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]);
+    }),
+    ("runtime-sockets", "a listener at the Docker socket", |d| {
+        d["linux"]["seccomp"]["listenerPath"] = json!("/run/docker.sock");
+        d["linux"]["seccomp"]["syscalls"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}));
+    }),
+    ("scheduling", "RLIMIT_RTPRIO 99", |d| {
+        d["process"]["rlimits"] = json!([{"type": "RLIMIT_RTPRIO", "soft": 0, "hard": 99}]);
+    }),
+    ("scheduling", "RLIMIT_NICE 40", |d| {
+        d["process"]["rlimits"] = json!([{"type": "RLIMIT_NICE", "soft": 40, "hard": 40}]);
+    }),
+    ("scheduling", "SCHED_FIFO", |d| {
+        d["process"]["scheduler"] = json!({"policy": "SCHED_FIFO", "priority": 99});
+    }),
+    ("scheduling", "nice -20", |d| {
+        d["process"]["scheduler"] = json!({"policy": "SCHED_OTHER", "nice": -20});
+    }),
+    ("scheduling", "real-time I/O", |d| {
+        d["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_RT", "priority": 0});
+    }),
+    ("scheduling", "unified io.prio.class", |d| {
+        d["linux"]["resources"]["unified"] = json!({"io.prio.class": "promote-to-rt"});
+    }),
+    ("scheduling", "an isolated cpuset partition", |d| {
+        d["linux"]["resources"]["unified"] = json!({"cpuset.cpus.partition": "isolated"});
+    }),
+    ("scheduling", "a real-time budget", |d| {
+        d["linux"]["resources"]["cpu"] =
+            json!({"realtimeRuntime": 950000, "realtimePeriod": 1000000});
+    }),
+    ("oom-score-adj", "-1000", |d| {
+        d["process"]["oomScoreAdj"] = json!(-1000);
+    }),
+    ("memory-limit", "above the host's memory", |d| {
+        d["linux"]["resources"]["memory"]["limit"] = json!(i64::MAX / 2);
+    }),
+    ("pids-limit", "above pid_max", |d| {
+        d["linux"]["resources"]["pids"]["limit"] = json!(i64::MAX / 2);
+    }),
+    ("host-devices", "the host's console", |d| {
+        d["linux"]["devices"] = json!([{"path": "/dev/hostconsole", "type": "c", "major": 5, "minor": 1, "fileMode": 438}]);
+    }),
+    ("host-devices", "a serial line", |d| {
+        d["linux"]["devices"] =
+            json!([{"path": "/dev/ttyS0", "type": "c", "major": 4, "minor": 64}]);
+    }),
+    (
+        "host-devices",
+        "a pty in a user namespace (the host's, bound)",
+        |d| {
+            d["linux"]["devices"] =
+                json!([{"path": "/dev/pts/0", "type": "c", "major": 136, "minor": 0}]);
+        },
+    ),
+    ("hooks", "an allowed shell with BASH_ENV", |d| {
+        d["hooks"] =
+            json!({"prestart": [{"path": "/usr/bin/allowed-hook", "env": ["BASH_ENV=/tmp/x"]}]});
+    }),
+    (
+        "hooks",
+        "an allowed program with PATH into the bundle",
+        |d| {
+            d["hooks"] = json!({"prestart": [{"path": "/usr/bin/allowed-hook", "env": ["PATH=/nonexistent-bundle/bin:/usr/bin"]}]});
+        },
+    ),
+    ("hooks", "an allowed program with GLIBC_TUNABLES", |d| {
+        d["hooks"] = json!({"prestart": [{"path": "/usr/bin/allowed-hook", "env": ["GLIBC_TUNABLES=glibc.malloc.check=3"]}]});
+    }),
     ("noexec-writable", "exec tmpfs", |d| {
         mount(
             d,
@@ -663,14 +787,15 @@ fn home_directories_by_what_they_hold() {
 #[test]
 fn root_filesystems_by_place() {
     let baseline = Profile::builtin("baseline").unwrap();
-    let hit = |root: &str| {
+    let hit_in = |root: &str, bundle: &str| {
         let mut d = passing();
         d["root"]["path"] = json!(root);
-        let plan = planner(&d).unwrap();
+        let plan = spec::plan_document(&d, Path::new(bundle), Rootfs::MayBeAbsent).unwrap();
         policy::evaluate(&plan, &baseline, &FakeHost, Scope::Container)
             .iter()
             .any(|v| v.rule.id == "host-mounts")
     };
+    let hit = |root: &str| hit_in(root, "/nonexistent-bundle");
     for bad in [
         "/",
         "/usr/lib",
@@ -679,17 +804,48 @@ fn root_filesystems_by_place() {
         "/run/containerd/runc/k8s.io",
         "/home/admin/bundle/rootfs",
         "/etc/ssh",
+        // Host directories the container would get whole: a daemon's sockets, a user's
+        // runtime directory, another container's root, an image layer shared by every
+        // container of its image.
+        "/srv/hostapp",
+        "/run/postgresql",
+        "/run/user/1000",
+        "/run/containerd/io.containerd.runtime.v2.task/k8s.io/other/rootfs",
+        "/var/lib/docker/overlay2/abc/diff",
+        "/var/lib/docker/overlay2/l",
+        "/var/lib/docker/overlay2",
     ] {
         assert!(hit(bad), "{bad} passed");
     }
     for good in [
         "/var/lib/docker/overlay2/abc/merged",
         "/var/lib/containers/storage/overlay/abc/merged",
-        "/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc/rootfs",
-        "/srv/bundle/rootfs",
+        "/nonexistent-bundle/rootfs",
+        "rootfs",
     ] {
         assert!(!hit(good), "{good} refused");
     }
+    // The bundle's own, wherever the manager keeps bundles.
+    for (root, bundle) in [
+        (
+            "/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc/rootfs",
+            "/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc",
+        ),
+        ("/srv/bundle/rootfs", "/srv/bundle"),
+    ] {
+        assert!(!hit_in(root, bundle), "{root} refused");
+    }
+    // A bundle that holds what the lists protect does not make its root the container's.
+    assert!(hit_in("/etc/x", "/"));
+    // An operator's root.
+    let text =
+        "name = \"roots\"\nextends = \"baseline\"\n[rules.host-mounts]\nallow = [\"/srv/apps\"]\n";
+    let roots = crate::policy::profile::parse(text, "test", None, 0).unwrap();
+    let mut d = passing();
+    d["root"]["path"] = json!("/srv/apps/one");
+    let plan = planner(&d).unwrap();
+    let v = policy::evaluate(&plan, &roots, &FakeHost, Scope::Container);
+    assert!(!v.iter().any(|v| v.rule.id == "host-mounts"), "{v:?}");
 }
 
 #[test]
@@ -731,6 +887,7 @@ fn baseline_hardens_what_it_can_and_refuses_the_rest() {
         [
             "capabilities",
             "seccomp-enabled",
+            "host-keyrings",
             "host-devices",
             "sys-readonly"
         ]
@@ -1103,4 +1260,288 @@ fn beneath_agrees_with_path_starts_with() {
             );
         }
     }
+}
+
+/// The rules a profile fires on `doc`, with their details.
+fn fired_by(doc: &Value, p: &Profile) -> Vec<(&'static str, Vec<String>)> {
+    let plan = planner(doc).unwrap_or_else(|e| panic!("plan: {e}\n{doc:#}"));
+    policy::evaluate(&plan, p, &FakeHost, Scope::Container)
+        .into_iter()
+        .map(|v| (v.rule.id, v.details))
+        .collect()
+}
+
+fn fires(doc: &Value, p: &Profile, id: &str) -> bool {
+    fired_by(doc, p).iter().any(|(r, _)| *r == id)
+}
+
+/// A hook the operator allows still gets no environment that chooses code: an allowlist.
+#[test]
+fn hook_environment_is_an_allowlist() {
+    let mut p = Profile::builtin("restricted").unwrap();
+    p.allow_hooks(&["/usr/bin/allowed-hook".to_owned()]);
+    let with_env = |env: &[&str]| {
+        let mut d = passing();
+        d["hooks"] = json!({"prestart": [{"path": "/usr/bin/allowed-hook", "env": env}]});
+        fires(&d, &p, "hooks")
+    };
+    assert!(!with_env(&[]));
+    assert!(!with_env(&[
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        "TERM=xterm",
+        "LANG=C.UTF-8",
+        "LC_ALL=C"
+    ]));
+    for bad in [
+        "BASH_ENV=/tmp/x",
+        "ENV=/tmp/x",
+        "BASH_FUNC_id%%=() { /bin/sh; }",
+        "SHELLOPTS=xtrace",
+        "PS4=$(id)",
+        "PATH=/nonexistent-bundle/bin:/usr/bin",
+        "PATH=",
+        "LD_PRELOAD=/tmp/x.so",
+        "GLIBC_TUNABLES=glibc.malloc.check=3",
+        "GCONV_PATH=/tmp",
+        "PYTHONSTARTUP=/tmp/x.py",
+        "NODE_OPTIONS=--require /tmp/x.js",
+        "PERL5OPT=-Mx",
+        "LANG=/tmp/locale",
+        "IFS=/",
+    ] {
+        assert!(with_env(&[bad]), "{bad} passed");
+    }
+    // The operator names what its hooks need.
+    let text = "name = \"gpu\"\nextends = \"restricted\"\n[rules.hooks]\nallowed = [\"/usr/bin/allowed-hook\"]\nenv = [\"NVIDIA_VISIBLE_DEVICES\"]\n";
+    let gpu = crate::policy::profile::parse(text, "test", None, 0).unwrap();
+    let mut d = passing();
+    d["hooks"] = json!({"prestart": [{"path": "/usr/bin/allowed-hook", "env": ["NVIDIA_VISIBLE_DEVICES=all"]}]});
+    assert!(!fires(&d, &gpu, "hooks"), "{:?}", fired_by(&d, &gpu));
+}
+
+/// keyrings(7): without a user namespace of its own the container shares the host's per-uid
+/// keyrings; baseline takes the keyring calls out of a filter that allows them.
+#[test]
+fn keyrings_are_judged_by_user_namespace_filter_and_session() {
+    use crate::policy::exposure::Exposure;
+    let baseline = Profile::builtin("baseline").unwrap();
+    let mut d = passing();
+    set_ns(&mut d, "user", None);
+    d["linux"]["uidMappings"] = Value::Null;
+    d["linux"]["gidMappings"] = Value::Null;
+    d["linux"]["seccomp"]["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"names": ["keyctl", "getpid"], "action": "SCMP_ACT_ALLOW"}));
+    assert!(fires(&d, &baseline, "host-keyrings"));
+    let decision = enforce(&mut d.clone(), &baseline);
+    assert!(
+        decision
+            .hardened
+            .iter()
+            .any(|h| h.starts_with("[host-keyrings]")),
+        "{:?}",
+        decision.hardened
+    );
+    let x = Exposure::of(&decision.plan, &FakeHost);
+    assert!(x.keyring_calls.is_empty(), "{:?}", x.keyring_calls);
+    assert!(x.seccomp.as_ref().unwrap().permits("getpid"));
+    // An allow-all default gets an explicit deny.
+    let mut d2 = d.clone();
+    d2["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["keyctl"], "action": "SCMP_ACT_NOTIFY"}]});
+    let mut doc = d2.clone();
+    let mut params = Params::new();
+    params.insert("x".into(), toml::Value::Boolean(true));
+    super::identity::HOST_KEYRINGS.remedy.unwrap()(&mut doc, &params).unwrap();
+    let plan = planner(&doc).unwrap();
+    assert!(
+        Exposure::of(&plan, &FakeHost).keyring_calls.is_empty(),
+        "{doc:#}"
+    );
+    // In a user namespace of its own: none of the host's, unless the session keyring is
+    // the caller's (--no-new-keyring).
+    let mut d = passing();
+    d["linux"]["seccomp"]["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"names": ["keyctl"], "action": "SCMP_ACT_ALLOW"}));
+    let mut plan = planner(&d).unwrap();
+    assert!(Exposure::of(&plan, &FakeHost).keyrings.is_empty());
+    plan.new_session_keyring = false;
+    let x = Exposure::of(&plan, &FakeHost);
+    assert_eq!(x.keyrings.len(), 1, "{:?}", x.keyrings);
+    assert!(x.keyrings[0].contains("--no-new-keyring"));
+    // Another container's user namespace is its own keyrings' (a pod's).
+    let mut d = passing();
+    set_ns(&mut d, "user", Some("/pod/user"));
+    d["linux"]["uidMappings"] = Value::Null;
+    d["linux"]["gidMappings"] = Value::Null;
+    d["linux"]["seccomp"] = Value::Null;
+    assert!(
+        !fires(&d, &baseline, "host-keyrings"),
+        "{:?}",
+        fired_by(&d, &baseline)
+    );
+}
+
+/// An idmapped mount is judged by the on-disk ids the container's ids end up owning.
+#[test]
+fn idmapped_mounts_by_the_owners_they_make() {
+    let baseline = Profile::builtin("baseline").unwrap();
+    let restricted = Profile::builtin("restricted").unwrap();
+    let map = |c: u32, h: u32, n: u32| json!([{"containerID": c, "hostID": h, "size": n}]);
+    let with = |userns: bool, uid: u32, m: Value, opts: &[&str]| {
+        let mut d = passing();
+        d["process"]["user"]["uid"] = json!(uid);
+        d["process"]["user"]["gid"] = json!(uid);
+        if !userns {
+            set_ns(&mut d, "user", None);
+            d["linux"]["uidMappings"] = Value::Null;
+            d["linux"]["gidMappings"] = Value::Null;
+        }
+        mount(
+            &mut d,
+            json!({"destination": "/data", "type": "bind", "source": "/nonexistent-bundle/data",
+                   "options": opts, "uidMappings": m, "gidMappings": m}),
+        );
+        d
+    };
+    // The config: no user namespace, uid 65534 owns on-disk 0.
+    let d = with(false, 65534, map(0, 65534, 1), &["rbind", "rw", "idmap"]);
+    let got = fired_by(&d, &baseline);
+    let (_, details) = got
+        .iter()
+        .find(|(r, _)| *r == "idmapped-mounts")
+        .expect("fired");
+    assert!(details[0].contains("host root's files"), "{details:?}");
+    assert!(fires(&d, &restricted, "idmapped-mounts"));
+    // Read-only too: the owner of root's files reads them.
+    assert!(fires(
+        &with(false, 65534, map(0, 65534, 1), &["rbind", "ro", "idmap"]),
+        &baseline,
+        "idmapped-mounts"
+    ));
+    // A system account's files, another user's.
+    assert!(fires(
+        &with(false, 1000, map(33, 1000, 1), &["rbind", "idmap"]),
+        &baseline,
+        "idmapped-mounts"
+    ));
+    // The identity without a user namespace, and the Kubernetes shape, change no owner.
+    assert!(!fires(
+        &with(false, 1000, map(0, 0, 65536), &["rbind", "idmap"]),
+        &baseline,
+        "idmapped-mounts"
+    ));
+    let k8s = map(0, 100000, 65536);
+    assert!(!fires(
+        &with(true, 0, k8s.clone(), &["rbind", "idmap"]),
+        &baseline,
+        "idmapped-mounts"
+    ));
+    // restricted: root in the user namespace writes host root's files through it.
+    let d = with(true, 0, k8s.clone(), &["rbind", "noexec", "idmap"]);
+    let got = fired_by(&d, &restricted);
+    let (_, details) = got
+        .iter()
+        .find(|(r, _)| *r == "idmapped-mounts")
+        .expect("fired");
+    assert!(details[0].contains("on-disk uid 0"), "{details:?}");
+    // As uid 1000 without the capabilities that change ids, it writes as 1000: fine; read-only, fine.
+    assert!(!fires(
+        &with(true, 1000, k8s.clone(), &["rbind", "noexec", "idmap"]),
+        &restricted,
+        "idmapped-mounts"
+    ));
+    assert!(!fires(
+        &with(true, 0, k8s.clone(), &["rbind", "ro", "idmap"]),
+        &restricted,
+        "idmapped-mounts"
+    ));
+    // With CAP_SETUID it can become root inside: refused.
+    let mut d = with(true, 1000, k8s, &["rbind", "noexec", "idmap"]);
+    d["process"]["capabilities"]["permitted"] = json!(["CAP_SETUID"]);
+    assert!(fires(&d, &restricted, "idmapped-mounts"));
+}
+
+/// The OOM killer's floor is the kubelet's: pod sandboxes at -998 run, -999 and -1000 do not.
+#[test]
+fn oom_score_adj_down_to_the_kubelets() {
+    let baseline = Profile::builtin("baseline").unwrap();
+    for (v, refused) in [
+        (-1000, true),
+        (-999, true),
+        (-998, false),
+        (-997, false),
+        (0, false),
+        (1000, false),
+    ] {
+        let mut d = passing();
+        d["process"]["oomScoreAdj"] = json!(v);
+        assert_eq!(fires(&d, &baseline, "oom-score-adj"), refused, "{v}");
+    }
+    // A workload's profile may not lower the floor.
+    let floor = &baseline.rule("oom-score-adj").unwrap().params["min"];
+    assert!(looser(
+        "oom-score-adj",
+        "min",
+        &toml::Value::Integer(-1000),
+        floor
+    ));
+    assert!(!looser(
+        "oom-score-adj",
+        "min",
+        &toml::Value::Integer(0),
+        floor
+    ));
+    assert!(looser(
+        "idmapped-mounts",
+        "owner_min",
+        &toml::Value::Integer(0),
+        &toml::Value::Integer(1000)
+    ));
+}
+
+/// sealed denies every syscall the catalog lists behind escapes, not restricted's subset.
+#[test]
+fn sealed_denies_what_it_promises() {
+    let sealed = sealed();
+    let catalog = find("seccomp-denies").unwrap().default_params();
+    let theirs = strings(&sealed.rule("seccomp-denies").unwrap().params, "syscalls");
+    for call in strings(&catalog, "syscalls") {
+        assert!(theirs.contains(&call), "sealed does not deny {call}");
+        let mut d = passing();
+        d["linux"]["seccomp"]["syscalls"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"names": [call], "action": "SCMP_ACT_ALLOW"}));
+        assert!(fires(&d, &sealed, "seccomp-denies"), "{call}");
+    }
+}
+
+/// A namespace path that is not an nsfs file is never opened (a device, a FIFO).
+#[test]
+fn a_namespace_path_must_be_a_namespace_file() {
+    let mut d = passing();
+    set_ns(&mut d, "network", Some("/dev/null"));
+    let e = planner(&d).unwrap_err().to_string();
+    assert!(e.contains("not a namespace file"), "{e}");
+}
+
+/// A mount over `/` makes nothing writable: no Landlock grant of the whole tree for it.
+#[test]
+fn a_mount_over_the_root_is_not_a_writable_place() {
+    let mut d = passing();
+    mount(
+        &mut d,
+        json!({"destination": "/", "type": "tmpfs", "source": "tmpfs", "options": ["noexec"]}),
+    );
+    let plan = planner(&d).unwrap();
+    assert!(!writable_places(&plan).contains(&PathBuf::from("/")));
+    d["process"]["landlock"]["rules"]["pathBeneath"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"allowedAccess": ["write_file"], "paths": ["/"]}));
+    assert!(fired(&d).contains(&"landlock-writes"));
 }
