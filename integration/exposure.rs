@@ -112,7 +112,77 @@ const HOSTILE: &[Edit] = &[
             json!({"destination": "/l", "type": "bind", "source": "/usr/local", "options": ["rbind"]}),
         )
     }),
+    // The root, devices by identity, idmapped ownership, what the init grants as root.
+    (
+        "root.path a host directory outside the bundle",
+        "is a host directory outside the bundle",
+        |b| {
+            let dir = host_dir(b);
+            b.config["root"] = json!({"path": dir, "readonly": true});
+        },
+    ),
+    (
+        "the host's console by another name",
+        "[host-devices]",
+        |b| {
+            b.config["linux"]["devices"] = json!([{"path": "/dev/hostconsole", "type": "c",
+            "major": 5, "minor": 1, "fileMode": 438}]);
+        },
+    ),
+    (
+        "an idmapped bind making host root the owner",
+        "[idmapped-mounts]",
+        |b| {
+            std::fs::create_dir_all(b.path().join("data")).unwrap();
+            b.config["process"]["user"] = json!({"uid": 65534, "gid": 65534});
+            let map = json!([{"containerID": 0, "hostID": 65534, "size": 1}]);
+            push_mount(
+                b,
+                json!({"destination": "/data", "type": "bind", "source": "data",
+                       "options": ["rbind", "rw", "idmap"], "uidMappings": map, "gidMappings": map}),
+            )
+        },
+    ),
+    ("RLIMIT_RTPRIO and SCHED_FIFO", "[scheduling]", |b| {
+        b.config["process"]["rlimits"] = json!([{"type": "RLIMIT_RTPRIO", "soft": 99, "hard": 99}]);
+        b.config["process"]["scheduler"] = json!({"policy": "SCHED_FIFO", "priority": 99});
+    }),
+    ("oomScoreAdj -1000", "[oom-score-adj]", |b| {
+        b.config["process"]["oomScoreAdj"] = json!(-1000);
+    }),
+    ("seccomp SPEC_ALLOW", "[seccomp-flags]", |b| {
+        b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO",
+            "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]});
+    }),
+    (
+        "a seccomp listener at the Docker socket",
+        "[runtime-sockets]",
+        |b| {
+            b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO",
+                "listenerPath": "/run/docker.sock",
+                "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
+        },
+    ),
+    (
+        "a device file as a namespace",
+        "is not a namespace file",
+        |b| {
+            let list = b.config["linux"]["namespaces"].as_array_mut().unwrap();
+            list.retain(|n| n["type"] != "network");
+            list.push(json!({"type": "network", "path": "/dev/null"}));
+        },
+    ),
 ];
+
+/// A host directory outside the bundle with a secret in it (the issue's /srv/hostapp),
+/// removed with the bundle's temporary directory's parent test.
+fn host_dir(b: &Bundle) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("palisade-it-hostapp-{}", b.id));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("secret"), "host's").unwrap();
+    dir
+}
 
 /// A bind source inside the container's own root filesystem, resolved after proc is
 /// mounted there, would be the host's / (`rootfs/proc/self/root`). The policy judges the
@@ -182,6 +252,78 @@ fn hostile_configs_are_refused_before_anything_exists() {
         assert!(err.contains(names), "{what}: {err}");
         b.assert_nothing_left();
     }
+    // The host directory named as the root got no mount point, device or file.
+    let b = Bundle::new("exp-hostile");
+    let dir = host_dir(&b);
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["secret"], "{}", dir.display());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// What restricted adds: limits that bound something, and no host root's files through a
+/// mount mapped like the user namespace.
+#[test]
+fn restricted_refuses_limits_that_bound_nothing_and_root_owned_writes() {
+    let cases: &[Edit] = &[
+        (
+            "a memory limit above the host's memory",
+            "it limits nothing",
+            |b| b.config["linux"]["resources"]["memory"] = json!({"limit": 1i64 << 60}),
+        ),
+        (
+            "root in a user namespace writing through a mount mapped like it",
+            "[idmapped-mounts]",
+            |b| {
+                with_userns(b);
+                b.config["process"]["user"] = json!({"uid": 0, "gid": 0});
+                std::fs::create_dir_all(b.path().join("data")).unwrap();
+                let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+                push_mount(
+                    b,
+                    json!({"destination": "/data", "type": "bind", "source": "data",
+                           "options": ["rbind", "rw", "noexec", "idmap"], "uidMappings": map, "gidMappings": map}),
+                )
+            },
+        ),
+    ];
+    for (what, names, edit) in cases {
+        let mut b = Bundle::new("exp-strict");
+        b.config = restricted_config(&b);
+        operator(&mut b, "restricted", "");
+        edit(&mut b);
+        let o = b.palisade(&["create", &b.id]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{what} was created: {err}");
+        assert!(err.contains(names), "{what}: {err}");
+        b.assert_nothing_left();
+    }
+}
+
+/// A pty given as a device in a user namespace would be the host's node, bound in: the
+/// runtime refuses to bind it whatever the profile (here unconfined), and the host's
+/// terminal stays out.
+#[test]
+fn a_host_pty_is_never_bound_into_a_user_namespace() {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let name = std::fs::read_link(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&pty.slave)
+    ))
+    .unwrap();
+    let rdev = nix::sys::stat::stat(&name).unwrap().st_rdev;
+    let (major, minor) = (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+    let mut b = Bundle::new("exp-pty");
+    with_userns(&mut b);
+    b.config["linux"]["devices"] =
+        json!([{"path": name, "type": "c", "major": major, "minor": minor}]);
+    b.script("echo hello > /dev/pts/* 2>/dev/null; true");
+    let (code, out, err) = b.run();
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("is a pty of the host's"), "{err}");
+    b.assert_nothing_left();
 }
 
 /// The same check with `palisade check`, which explains by exposure.

@@ -10,6 +10,7 @@ mod exec;
 mod exposure;
 mod failures;
 mod hygiene;
+mod keyrings;
 mod landlock;
 mod learn;
 mod lifecycle;

@@ -664,7 +664,12 @@ fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
     // runtime makes its mount points there as root. Only the bundle's own (unless the
     // bundle holds what the lists protect), an image store's per-container directory, or
     // a root the operator allows.
-    let bundle_ok = !protected.iter().any(|s| beneath(s, &x.bundle));
+    // (The runtime's own directories may lie in a bundle, as a test's state root does:
+    // the root was checked above not to hold them.)
+    let bundle_ok = !["paths", "writable"]
+        .iter()
+        .flat_map(|k| strings(p, k))
+        .any(|s| beneath(&clean(Path::new(&s)), &x.bundle));
     let allowed = (bundle_ok && beneath(root, &x.bundle))
         || stores.iter().any(|g| in_store(root, g))
         || strings(p, "allow")
