@@ -138,6 +138,16 @@ fn enforced(b: &Bundle, l: &Learned, script: &str) -> Bundle {
             .starts_with(b.path().to_str().unwrap()),
         "the learned config keeps the bundle's rootfs"
     );
+    // The config goes into a bundle as the README says: here a second bundle with a copy
+    // of the first one's rootfs (a root in another bundle is refused: host-mounts).
+    e.config["root"]["path"] = "rootfs".into();
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", b.rootfs().display()))
+        .arg(e.rootfs())
+        .status()
+        .unwrap();
+    assert!(st.success());
     e.script(script);
     e.under_profile(l.profile.to_str().unwrap(), "");
     e
@@ -192,18 +202,19 @@ fn a_learned_profile_runs_its_workload_and_denies_the_rest() {
     assert!(l.toml.contains("names = [\"clone\"]"), "{}", l.toml);
     assert!(l.report.contains("| socket |"), "{}", l.report);
 
-    // check passes the config learn wrote, with the learned profile.
+    // check passes the config learn wrote, in its bundle, with the learned profile.
+    let mut e = enforced(&b, &l, WORKLOAD);
+    e.write();
     let o = support::bin()
         .arg("check")
         .arg("--profile")
         .arg(&l.profile)
-        .arg(&l.config)
+        .arg(e.path())
         .output()
         .unwrap();
     assert!(o.status.success(), "check: {}{}", stdout(&o), stderr(&o));
 
     // The workload runs under it.
-    let mut e = enforced(&b, &l, WORKLOAD);
     let (code, out_, err) = e.run();
     assert_eq!(code, 0, "{out_}{err}");
     assert!(out_.contains("got ping"), "{out_}{err}");
