@@ -114,11 +114,10 @@ const HOSTILE: &[Edit] = &[
     }),
     // The root, devices by identity, idmapped ownership, what the init grants as root.
     (
-        "root.path a host directory outside the bundle",
-        "is a host directory outside the bundle",
+        "root.path another container's task directory",
+        "where the engines keep other containers' files",
         |b| {
-            let dir = host_dir(b);
-            b.config["root"] = json!({"path": dir, "readonly": true});
+            b.config["root"] = json!({"path": "/run/containerd/io.containerd.runtime.v2.task/k8s.io/other/rootfs", "readonly": true});
         },
     ),
     (
@@ -252,15 +251,6 @@ fn hostile_configs_are_refused_before_anything_exists() {
         assert!(err.contains(names), "{what}: {err}");
         b.assert_nothing_left();
     }
-    // The host directory named as the root got no mount point, device or file.
-    let b = Bundle::new("exp-hostile");
-    let dir = host_dir(&b);
-    let left: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(left, ["secret"], "{}", dir.display());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// What restricted adds: limits that bound something, and no host root's files through a
@@ -268,6 +258,14 @@ fn hostile_configs_are_refused_before_anything_exists() {
 #[test]
 fn restricted_refuses_limits_that_bound_nothing_and_root_owned_writes() {
     let cases: &[Edit] = &[
+        (
+            "root.path a host directory outside the bundle",
+            "is a host directory outside the bundle",
+            |b| {
+                let dir = host_dir(b);
+                b.config["root"] = json!({"path": dir, "readonly": true});
+            },
+        ),
         (
             "a memory limit above the host's memory",
             "it limits nothing",
@@ -300,6 +298,15 @@ fn restricted_refuses_limits_that_bound_nothing_and_root_owned_writes() {
         assert!(err.contains(names), "{what}: {err}");
         b.assert_nothing_left();
     }
+    // The host directory named as the root got no mount point, device or file.
+    let b = Bundle::new("exp-strict");
+    let dir = host_dir(&b);
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["secret"], "{}", dir.display());
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// A pty given as a device in a user namespace would be the host's node, bound in: the

@@ -660,24 +660,54 @@ fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
             hit.display()
         ));
     }
-    // Nor anywhere else on the host: the container gets the directory whole, and the
-    // runtime makes its mount points there as root. Only the bundle's own (unless the
-    // bundle holds what the lists protect), an image store's per-container directory, or
-    // a root the operator allows.
-    // (The runtime's own directories may lie in a bundle, as a test's state root does:
-    // the root was checked above not to hold them.)
+    // The root is the container's own: the bundle's (unless the bundle holds what the
+    // lists protect), an image store's per-container overlay, or a root the operator
+    // allows. (The runtime's own directories may lie in a bundle, as a test's state root
+    // does: the root was checked above not to hold them.)
     let bundle_ok = !["paths", "writable"]
         .iter()
         .flat_map(|k| strings(p, k))
         .any(|s| beneath(&clean(Path::new(&s)), &x.bundle));
-    let allowed = (bundle_ok && beneath(root, &x.bundle))
-        || stores.iter().any(|g| in_store(root, g))
-        || strings(p, "allow")
+    let in_bundle = bundle_ok && beneath(root, &x.bundle);
+    let allowed = || {
+        strings(p, "allow")
             .iter()
-            .any(|a| beneath(root, &host.canonical(&clean(Path::new(a)))));
-    (!allowed).then(|| {
+            .any(|a| beneath(root, &host.canonical(&clean(Path::new(a)))))
+    };
+    if in_bundle || stores.iter().any(|g| in_store(root, g)) || allowed() {
+        return None;
+    }
+    let whole = "the container would get it whole, and the runtime would make its mount points in it as root";
+    // Elsewhere in an image store: a layer every container of its image shares, or the
+    // store's own files.
+    if let Some(g) = stores.iter().find(|g| beneath(root, &store_prefix(g))) {
+        return Some(format!(
+            "root.path {} lies in the image store {} but is not a container's own overlay ({}): {whole}",
+            root.display(),
+            store_prefix(g).display(),
+            g.display()
+        ));
+    }
+    // Under the engines' per-container roots, another container's (its task directory,
+    // its files).
+    if let Some(r) = strings(p, "roots")
+        .iter()
+        .map(|r| clean(Path::new(r)))
+        .map(|r| glob_prefix(&r).map(Path::to_path_buf).unwrap_or(r))
+        .find(|r| beneath(root, r))
+    {
+        return Some(format!(
+            "root.path {} lies in {}, where the engines keep other containers' files, outside the bundle {}: {whole}",
+            root.display(),
+            r.display(),
+            x.bundle.display()
+        ));
+    }
+    // restricted: nowhere else on the host (PSS restricted: no hostPath).
+    let only_allow = p.get("only_allow").and_then(|v| v.as_bool()) == Some(true);
+    only_allow.then(|| {
         format!(
-            "root.path {} is a host directory outside the bundle {} and the image stores: the container would get it whole, and the runtime would make its mount points in it as root",
+            "root.path {} is a host directory outside the bundle {} and the image stores: {whole}",
             root.display(),
             x.bundle.display()
         )
@@ -1804,7 +1834,7 @@ pub static RULES: &[Rule] = &[
         title: "No sensitive host paths are bind-mounted",
         severity: Severity::Critical,
         scope: Scope::Container,
-        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`; no writable bind (or recursive bind made `ro` without `rro`) is at, beneath or above a path of `writable` or the runtime's own directory. With `only_allow`, every bind source lies in the bundle or beneath an `allow` entry. root.path lies in the bundle, in an image store's per-container directory (`rootfs_stores`, `*` for one name) or beneath an `allow` entry, and neither holds nor lies in what the lists protect. Every directory an overlay names (lowerdir, upperdir, workdir) lies in the bundle or beneath an `allow` entry. Sources at or beneath an `allow` entry are not checked further.",
+        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`; no writable bind (or recursive bind made `ro` without `rro`) is at, beneath or above a path of `writable` or the runtime's own directory. With `only_allow`, every bind source lies in the bundle or beneath an `allow` entry. root.path neither holds nor lies in what the lists protect; in an image store it is a container's own overlay (`rootfs_stores`, `*` for one name), and beneath the engines' `roots` it is the bundle's; with `only_allow`, it lies in the bundle, an image store's per-container overlay or beneath an `allow` entry. Every directory an overlay names (lowerdir, upperdir, workdir) lies in the bundle or beneath an `allow` entry. Sources at or beneath an `allow` entry are not checked further.",
         why: "A bind of the host's /, /etc, /proc, /sys, /dev or a container engine's socket or state hands the container the host: it can rewrite host files, load host credentials, or start a privileged container through the engine.",
         closes: "host files: sensitive paths and engine sockets by bind, what the host executes by writable bind, host directories as overlay layers, a host directory as the root filesystem",
         references: &[
@@ -1814,7 +1844,7 @@ pub static RULES: &[Rule] = &[
         ],
         fix: "remove the bind mount, or mount only the specific non-sensitive directory the workload needs",
         field: "mounts",
-        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/docker\", \"/run/containerd/containerd.sock\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/s\", \"/run/containerd/runc\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/run/palisade\", \"/run/runc\", \"/run/k3s\", \"/run/libvirt\", \"/run/snapd.socket\", \"/run/snapd-snap.socket\", \"/run/user/0\", \"/var/snap/lxd\", \"/var/lib/kubelet/pki\", \"/var/lib/kubelet/config.yaml\", \"/var/lib/kubelet/kubeconfig\", \"/var/lib/kubelet/device-plugins\", \"/var/lib/kubelet/plugins\", \"/var/lib/kubelet/plugins_registry\", \"/var/lib/kubelet/pod-resources\", \"/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs\", \"/var/lib/containerd/io.containerd.content.v1.content\", \"/var/lib/containerd/io.containerd.metadata.v1.bolt\", \"/var/lib/docker/overlay2\", \"/var/lib/docker/image\", \"/var/lib/docker/containerd\", \"/var/lib/docker/network\", \"/var/lib/docker/plugins\", \"/var/lib/docker/swarm\", \"/var/lib/docker/buildkit\", \"/var/lib/containers/storage/overlay\", \"/var/lib/containers/storage/overlay-images\", \"/var/lib/containers/storage/overlay-layers\", \"/var/lib/containers/storage/libpod\", \"/var/lib/docker/rootfs\", \"/var/lib/docker/vfs\", \"/var/lib/docker/btrfs\", \"/var/lib/docker/zfs\", \"/var/lib/docker/fuse-overlayfs\", \"/var/lib/containers/storage/secrets\", \"/var/lib/containers/storage/vfs\", \"/var/lib/containers/storage/vfs-images\", \"/var/lib/containers/storage/vfs-layers\", \"/var/lib/containerd/io.containerd.snapshotter.v1.native\", \"/var/lib/containerd/io.containerd.snapshotter.v1.btrfs\", \"/var/lib/containerd/io.containerd.snapshotter.v1.devmapper\", \"/var/lib/rancher\", \"/var/lib/etcd\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/kubelet/pods\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containerd/io.containerd.runtime.v2.task\", \"/run/containers\", \"/var/lib/docker\", \"/var/lib/docker/containers\", \"/var/lib/docker/volumes\", \"/var/lib/containers\", \"/var/lib/containers/storage\", \"/var/lib/containers/storage/overlay-containers\", \"/var/lib/containers/storage/volumes\", \"/var/lib/docker/volumes/*\", \"/var/lib/docker/containers/*\", \"/var/lib/containers/storage/volumes/*\", \"/var/lib/containers/storage/overlay-containers/*\", \"/var/lib/kubelet/pods/*\", \"/run/containerd/io.containerd.runtime.v2.task/*\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\", \"snapd.socket\", \"libvirt-sock\"]\nallow = []\nrootfs_stores = [\"/var/lib/docker/overlay2/*/merged\", \"/var/lib/docker/fuse-overlayfs/*/merged\", \"/var/lib/containers/storage/overlay/*/merged\"]\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\"]\nonly_allow = false\n",
+        defaults: "paths = [\"/etc\", \"/proc\", \"/sys\", \"/dev\", \"/boot\", \"/root\", \"/lib/modules\", \"/usr/lib/modules\", \"/var/log\", \"/var/run/docker.sock\", \"/run/docker.sock\", \"/run/docker\", \"/run/containerd/containerd.sock\", \"/run/containerd/containerd.sock.ttrpc\", \"/run/containerd/s\", \"/run/containerd/runc\", \"/run/crio\", \"/run/podman\", \"/run/systemd\", \"/run/dbus\", \"/run/palisade\", \"/run/runc\", \"/run/k3s\", \"/run/libvirt\", \"/run/snapd.socket\", \"/run/snapd-snap.socket\", \"/run/user\", \"/run/postgresql\", \"/var/snap/lxd\", \"/var/lib/kubelet/pki\", \"/var/lib/kubelet/config.yaml\", \"/var/lib/kubelet/kubeconfig\", \"/var/lib/kubelet/device-plugins\", \"/var/lib/kubelet/plugins\", \"/var/lib/kubelet/plugins_registry\", \"/var/lib/kubelet/pod-resources\", \"/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs\", \"/var/lib/containerd/io.containerd.content.v1.content\", \"/var/lib/containerd/io.containerd.metadata.v1.bolt\", \"/var/lib/docker/overlay2\", \"/var/lib/docker/image\", \"/var/lib/docker/containerd\", \"/var/lib/docker/network\", \"/var/lib/docker/plugins\", \"/var/lib/docker/swarm\", \"/var/lib/docker/buildkit\", \"/var/lib/containers/storage/overlay\", \"/var/lib/containers/storage/overlay-images\", \"/var/lib/containers/storage/overlay-layers\", \"/var/lib/containers/storage/libpod\", \"/var/lib/docker/rootfs\", \"/var/lib/docker/vfs\", \"/var/lib/docker/btrfs\", \"/var/lib/docker/zfs\", \"/var/lib/docker/fuse-overlayfs\", \"/var/lib/containers/storage/secrets\", \"/var/lib/containers/storage/vfs\", \"/var/lib/containers/storage/vfs-images\", \"/var/lib/containers/storage/vfs-layers\", \"/var/lib/containerd/io.containerd.snapshotter.v1.native\", \"/var/lib/containerd/io.containerd.snapshotter.v1.btrfs\", \"/var/lib/containerd/io.containerd.snapshotter.v1.devmapper\", \"/var/lib/rancher\", \"/var/lib/etcd\"]\nroots = [\"/var/lib/kubelet\", \"/var/lib/kubelet/pods\", \"/var/lib/containerd\", \"/run/containerd\", \"/run/containerd/io.containerd.runtime.v2.task\", \"/run/containers\", \"/var/lib/docker\", \"/var/lib/docker/containers\", \"/var/lib/docker/volumes\", \"/var/lib/containers\", \"/var/lib/containers/storage\", \"/var/lib/containers/storage/overlay-containers\", \"/var/lib/containers/storage/volumes\", \"/var/lib/docker/volumes/*\", \"/var/lib/docker/containers/*\", \"/var/lib/containers/storage/volumes/*\", \"/var/lib/containers/storage/overlay-containers/*\", \"/var/lib/kubelet/pods/*\", \"/run/containerd/io.containerd.runtime.v2.task/*\"]\nsockets = [\"docker.sock\", \"containerd.sock\", \"crio.sock\", \"podman.sock\", \"dockershim.sock\", \"cri-dockerd.sock\", \"kubelet.sock\", \"snapd.socket\", \"libvirt-sock\"]\nallow = []\nrootfs_stores = [\"/var/lib/docker/overlay2/*/merged\", \"/var/lib/docker/fuse-overlayfs/*/merged\", \"/var/lib/containers/storage/overlay/*/merged\"]\nwritable = [\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib32\", \"/lib64\", \"/libx32\", \"/opt\", \"/usr/local\", \"/etc\", \"/boot\", \"/root\", \"/var/lib/kubelet\", \"/var/spool\", \"/opt/cni/bin\", \"/var/lib/dpkg\", \"/var/lib/cloud\"]\nonly_allow = false\n",
         check: host_mounts,
         remedy: None,
         fill: None,

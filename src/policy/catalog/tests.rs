@@ -807,7 +807,6 @@ fn root_filesystems_by_place() {
         // Host directories the container would get whole: a daemon's sockets, a user's
         // runtime directory, another container's root, an image layer shared by every
         // container of its image.
-        "/srv/hostapp",
         "/run/postgresql",
         "/run/user/1000",
         "/run/containerd/io.containerd.runtime.v2.task/k8s.io/other/rootfs",
@@ -837,9 +836,26 @@ fn root_filesystems_by_place() {
     }
     // A bundle that holds what the lists protect does not make its root the container's.
     assert!(hit_in("/etc/x", "/"));
+    // Under restricted (PSS: no hostPath) nowhere else on the host either.
+    let restricted = Profile::builtin("restricted").unwrap();
+    let strict = |root: &str| {
+        let mut d = passing();
+        d["root"]["path"] = json!(root);
+        let plan = planner(&d).unwrap();
+        policy::evaluate(&plan, &restricted, &FakeHost, Scope::Container)
+            .iter()
+            .any(|v| v.rule.id == "host-mounts")
+    };
+    for bad in ["/srv/hostapp", "/tmp/x", "/nonexistent-bundle/../srv"] {
+        assert!(!hit(bad), "baseline judges {bad} like a bind");
+        assert!(strict(bad), "{bad} passed restricted");
+    }
+    for good in ["/var/lib/docker/overlay2/abc/merged", "rootfs"] {
+        assert!(!strict(good), "{good} refused by restricted");
+    }
     // An operator's root.
     let text =
-        "name = \"roots\"\nextends = \"baseline\"\n[rules.host-mounts]\nallow = [\"/srv/apps\"]\n";
+        "name = \"roots\"\nextends = \"restricted\"\n[rules.host-mounts]\nallow = [\"/srv/apps\"]\n";
     let roots = crate::policy::profile::parse(text, "test", None, 0).unwrap();
     let mut d = passing();
     d["root"]["path"] = json!("/srv/apps/one");
