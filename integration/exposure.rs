@@ -114,10 +114,12 @@ const HOSTILE: &[Edit] = &[
     }),
     // The root, devices by identity, idmapped ownership, what the init grants as root.
     (
-        "root.path another container's task directory",
-        "where the engines keep other containers' files",
+        "root.path a user's runtime directory",
+        "lies in the host's /run/user",
         |b| {
-            b.config["root"] = json!({"path": "/run/containerd/io.containerd.runtime.v2.task/k8s.io/other/rootfs", "readonly": true});
+            let dir = format!("/run/user/palisade-it-{}", b.id);
+            std::fs::create_dir_all(&dir).unwrap();
+            b.config["root"] = json!({"path": dir, "readonly": true});
         },
     ),
     (
@@ -250,6 +252,7 @@ fn hostile_configs_are_refused_before_anything_exists() {
         assert!(!o.status.success(), "{what} was created");
         assert!(err.contains(names), "{what}: {err}");
         b.assert_nothing_left();
+        let _ = std::fs::remove_dir(format!("/run/user/palisade-it-{}", b.id));
     }
 }
 
