@@ -44,7 +44,12 @@ fn create_start_kill_delete_walks_the_states() {
     );
     let o = b.palisade(&["kill", &b.id]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not running"));
+    // runc's words, which containerd's shim matches.
+    assert!(
+        stderr(&o).contains("container not running"),
+        "{}",
+        stderr(&o)
+    );
     assert!(b.palisade(&["delete", &b.id]).status.success());
     b.assert_nothing_left();
     let o = b.palisade(&["state", &b.id]);

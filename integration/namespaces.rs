@@ -86,6 +86,18 @@ fn joining_a_path_that_is_not_a_namespace_fails_clearly() {
     b.assert_nothing_left();
 }
 
+/// A new network namespace gets lo up, as under runc and crun (flags 0x9: UP, LOOPBACK),
+/// and the workload talks to itself over 127.0.0.1.
+#[test]
+fn a_new_network_namespace_has_loopback_up() {
+    let mut b = Bundle::new("netlo");
+    let out = b.probe(
+        "cat /sys/class/net/lo/flags; (nc -l -p 7070 > /tmp/got &) ; sleep 0.3; \
+         echo ping | nc 127.0.0.1 7070; sleep 0.3; cat /tmp/got",
+    );
+    assert_eq!(out, "0x9\nping\n", "{out}");
+}
+
 #[test]
 fn time_namespace_with_offsets() {
     let mut b = Bundle::new("timens");

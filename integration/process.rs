@@ -146,6 +146,28 @@ fn scheduling_needs_the_containers_own_capability() {
     b.assert_nothing_left();
 }
 
+/// Without process.user.umask the workload gets runc's 0022, not the caller's (a manager
+/// started with umask 0077 is common).
+#[test]
+fn the_default_umask_is_runcs_not_the_callers() {
+    use std::os::unix::process::CommandExt;
+    let mut b = Bundle::new("umask");
+    b.script("umask");
+    b.write();
+    let mut c = b.cmd(&["run", &b.id]);
+    // SAFETY: umask(2) cannot fail and touches no memory; nothing else runs in the child
+    // between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
+    let o = output_via_files(c, b.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "0022\n");
+}
+
 #[test]
 fn user_groups_umask_env_and_cwd() {
     let mut b = Bundle::new("user");

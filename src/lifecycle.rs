@@ -775,8 +775,10 @@ pub fn parse_signal(s: &str) -> Result<Signal, Error> {
 pub fn kill_container(root: &Path, id: &str, sig: Signal, all: bool) -> Result<(), Error> {
     let c = Container::load(root, id)?;
     let status = c.status();
+    // runc's words, which containerd's shim matches ("container not running") to treat a
+    // kill of a stopped container as done rather than fail a pod's teardown.
     if status == Status::Stopped && !all {
-        return Err(step_err("kill", format!("container {id} is not running")));
+        return Err(step_err("kill", format!("container not running ({id})")));
     }
     // runtime.md#kill: only a created or running (or paused) container is signalled; one
     // still being created is left alone (delete --force removes it).
@@ -798,7 +800,7 @@ pub fn kill_container(root: &Path, id: &str, sig: Signal, all: bool) -> Result<(
     }
     // Checked just before signalling: never signal a process that reused the init's pid.
     if !c.init_alive() {
-        return Err(step_err("kill", format!("container {id} is not running")));
+        return Err(step_err("kill", format!("container not running ({id})")));
     }
     kill(Pid::from_raw(c.record.pid), sig)
         .map_err(|e| step_err("kill", format!("signal pid {}: {e}", c.record.pid)))

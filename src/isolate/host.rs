@@ -12,6 +12,14 @@ const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
 /// Init step "host".
 pub fn apply(plan: &Plan) -> io::Result<()> {
+    // A new network namespace starts with lo down; a joined one is left as it is.
+    if plan
+        .namespace(crate::spec::NsKind::Network)
+        .is_some_and(|n| n.path.is_none())
+    {
+        super::netdev::loopback_up()
+            .map_err(|e| io::Error::new(e.kind(), format!("bring lo up: {e}")))?;
+    }
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).map_err(|e| {
             io::Error::new(io::Error::from(e).kind(), format!("sethostname {h:?}: {e}"))

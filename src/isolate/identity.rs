@@ -37,8 +37,7 @@ pub fn apply(p: &Process) -> io::Result<()> {
         )
     })?;
     sys::set_keepcaps(false)?;
-    if let Some(mask) = p.umask {
-        sys::set_umask(mask);
-    }
+    // runc's default: 0022 where process.user.umask is absent, never the caller's.
+    sys::set_umask(p.umask.unwrap_or(0o022));
     Ok(())
 }

@@ -197,6 +197,15 @@ fn attrs(mut buf: &[u8]) -> Vec<(u16, &[u8])> {
     out
 }
 
+/// Brings up the loopback device of the calling thread's network namespace, as runc (its
+/// "loopback" network for a new namespace) and crun do: a workload and its health check,
+/// or a database and its client, talk over 127.0.0.1.
+pub fn loopback_up() -> io::Result<()> {
+    let mut nl = Netlink::open()?;
+    let lo = nl.index_of("lo")?;
+    nl.ack(RTM_NEWLINK, 0, &ifinfomsg(lo, IFF_UP, IFF_UP))
+}
+
 struct Netlink {
     fd: OwnedFd,
     seq: u32,

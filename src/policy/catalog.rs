@@ -970,18 +970,29 @@ fn deny_devices_first(doc: &mut Value, _: &Params) -> Option<String> {
         .entry("devices")
         .or_insert(json!([]))
         .as_array_mut()?;
+    let mut changed = vec![];
+    // containerd's and Docker's defaults grant the host's console (c 5:1), which no
+    // container needs (its /dev/console is its pty, bound there) and which CAP_MKNOD would
+    // then open: that grant alone is taken out; any other is refused.
+    let before = list.len();
+    list.retain(|r| {
+        !(r["allow"] == json!(true)
+            && r["type"] == json!("c")
+            && r["major"] == json!(5)
+            && r["minor"] == json!(1))
+    });
+    if list.len() != before {
+        changed.push("the grant of the host's console (c 5:1) removed");
+    }
     // Any rule of type a resets the list (spec::devices): a deny one denies every device.
     let denies_all = list
         .iter()
         .any(|r| r["allow"] == json!(false) && r["type"].as_str().is_none_or(|t| t == "a"));
-    if denies_all {
-        return None;
+    if !denies_all {
+        list.insert(0, json!({"allow": false, "access": "rwm"}));
+        changed.push("deny every device first (the default devices stay allowed)");
     }
-    list.insert(0, json!({"allow": false, "access": "rwm"}));
-    Some(
-        "linux.resources.devices: deny every device first (the default devices stay allowed)"
-            .into(),
-    )
+    (!changed.is_empty()).then(|| format!("linux.resources.devices: {}", changed.join("; ")))
 }
 
 /// At or beneath /sys, or a view of kernel settings wherever it is mounted.
@@ -1855,7 +1866,7 @@ pub static RULES: &[Rule] = &[
         title: "No host devices beyond the default set",
         severity: Severity::High,
         scope: Scope::Container,
-        checks: "linux.devices creates only the default devices, judged by their numbers whatever their path (null, zero, full, random, urandom, tty, ptmx, pty slaves: each the container's own; not c 5:1, the host's system console, nor the host's ttys, memory or disks) and those in `allowed` (\"c MAJOR:MINOR\", * for any minor); linux.resources.devices starts by denying every device and then allows read or write only to such devices; no devtmpfs is mounted. Hardening adds the initial deny-all.",
+        checks: "linux.devices creates only the default devices, judged by their numbers whatever their path (null, zero, full, random, urandom, tty, ptmx, pty slaves: each the container's own; not c 5:1, the host's system console, nor the host's ttys, memory or disks) and those in `allowed` (\"c MAJOR:MINOR\", * for any minor); linux.resources.devices starts by denying every device and then allows read or write only to such devices; no devtmpfs is mounted. Hardening adds the initial deny-all and takes out a grant of the host's console (c 5:1), which containerd's and Docker's defaults carry.",
         why: "A device node of the host's disks, memory or kernel interfaces gives raw access beneath every other layer; without the device cgroup's deny-all, any node the container can mknod is usable.",
         closes: "host device nodes (disks, memory, kernel interfaces), as the device cgroup grants them on v1 and v2",
         references: &[

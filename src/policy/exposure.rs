@@ -225,7 +225,7 @@ fn keyrings(plan: &Plan, user: &NsReach, calls: &[&str]) -> Vec<String> {
     };
     if let Some(why) = shared {
         out.push(format!(
-            "{} lets the container's uids (process.user.uid {}, and any uid it can become) reach the host's per-uid user and user-session keyrings ({why})",
+            "{} let the container's uids (process.user.uid {}, and any uid it can become) reach the host's per-uid user and user-session keyrings ({why})",
             calls.join(", "),
             plan.process.uid
         ));

@@ -132,7 +132,7 @@ fn scheduling(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
             libc::SCHED_FIFO | libc::SCHED_RR | libc::SCHED_DEADLINE
         ) {
             out.push(format!(
-                "process.scheduler asks for a real-time policy ({}), which the init, still root, applies: the workload runs before every ordinary task of the host",
+                "process.scheduler asks for a real-time policy ({}): the workload would run before every ordinary task of the host, beyond any CPU share (what CAP_SYS_NICE or RLIMIT_RTPRIO grants)",
                 match policy {
                     libc::SCHED_FIFO => "SCHED_FIFO",
                     libc::SCHED_RR => "SCHED_RR",
@@ -142,14 +142,14 @@ fn scheduling(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
         }
         if s.sched_nice < 0 {
             out.push(format!(
-                "process.scheduler.nice {} is raised above the host's own tasks by the init, still root",
+                "process.scheduler.nice {} would put the workload above the host's own tasks (what CAP_SYS_NICE or RLIMIT_NICE grants)",
                 s.sched_nice
             ));
         }
     }
     // ioprio_set(2): the real-time class needs CAP_SYS_ADMIN (or CAP_SYS_NICE).
     if p.io_priority.is_some_and(|v| v >> 13 == 1) {
-        out.push("process.ioPriority asks for IOPRIO_CLASS_RT, which the init, still root, applies: the workload's I/O goes before the host's".into());
+        out.push("process.ioPriority asks for IOPRIO_CLASS_RT: the workload's I/O would go before the host's (what CAP_SYS_ADMIN or CAP_SYS_NICE grants)".into());
     }
     // The same grants spelled as cgroup settings, which the runtime writes as root.
     if let Some(r) = &x.plan.resources {
@@ -184,7 +184,7 @@ pub(super) const SCHEDULING: Rule = Rule {
     severity: Severity::High,
     scope: Scope::Process,
     checks: "process.rlimits has no RLIMIT_RTPRIO above 0 and no RLIMIT_NICE above 20 (soft or hard: the workload may raise its soft limit to the hard one); process.scheduler asks for no SCHED_FIFO, SCHED_RR or SCHED_DEADLINE policy and no negative nice; process.ioPriority is not of class IOPRIO_CLASS_RT; linux.resources.cpu.realtimeRuntime is not above 0, and linux.resources.unified sets no io.prio.class promote-to-rt (or none-to-rt) and no cpuset.cpus.partition other than member.",
-    why: "These are what CAP_SYS_NICE (and for I/O, CAP_SYS_ADMIN) would grant, which the capability rules refuse: the init sets them while it is still root, so the workload runs real-time, ahead of every ordinary task of the host and outside any CPU share, without holding the capability.",
+    why: "These are what CAP_SYS_NICE (and for I/O, CAP_SYS_ADMIN) would grant, which the capability rules refuse: the init raises the rlimits while it is still root, and the runtime writes the cgroup settings as root, so the workload runs real-time, ahead of every ordinary task of the host and outside any CPU share, without holding the capability.",
     closes: "real-time CPU and I/O scheduling and raised priority, by rlimit, scheduler, I/O priority or cgroup setting, without the capability; CPUs taken exclusively from the host",
     references: &[
         "sched(7), setrlimit(2) RLIMIT_RTPRIO and RLIMIT_NICE, ioprio_set(2)",
