@@ -133,8 +133,9 @@ fn exec_overrides_and_detach() {
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(cmd.starts_with("sleep\0"), "{cmd:?}");
+    // A failed exec exits 255, as runc's does (not 1, which the process could return).
     let (code, _, err) = exec(&b, &[&b.id, "no-such-command"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 255);
     assert!(err.contains("not found in $PATH"), "{err}");
     let proc_json = b.path().join("process.json");
     std::fs::write(&proc_json, serde_json::json!({"args": ["sh", "-c", "echo from-json $X"], "cwd": "/", "env": ["X=1"], "user": {"uid": 0, "gid": 0}}).to_string()).unwrap();
@@ -142,7 +143,7 @@ fn exec_overrides_and_detach() {
     assert_eq!((code, out.as_str()), (0, "from-json 1\n"), "{err}");
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
     let (code, _, err) = exec(&b, &[&b.id, "true"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 255);
     assert!(err.contains("does not exist"), "{err}");
 }
 
@@ -357,7 +358,7 @@ fn exec_cpu_affinity() {
         ),
     ] {
         let o = with(bad.clone());
-        assert_eq!(o.status.code(), Some(1), "{bad}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(255), "{bad}: {}", stderr(&o));
         assert!(stderr(&o).contains(says), "{bad}: {}", stderr(&o));
     }
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());

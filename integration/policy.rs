@@ -381,7 +381,7 @@ fn exec_is_judged_by_the_containers_profile() {
     assert_eq!((code, out.as_str()), (0, want), "{err}");
     // restricted refuses root: an exec as root is refused, not hardened.
     let (code, _, err) = exec(&["--user", "0", &b.id, "true"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 255, "a failed exec exits as runc's does");
     assert!(err.contains("[run-as-non-root]"), "{err}");
     let records = audit_records(&audit);
     let execs: Vec<_> = records

@@ -168,6 +168,33 @@ fn the_default_umask_is_runcs_not_the_callers() {
     assert_eq!(stdout(&o), "0022\n");
 }
 
+/// HOME as runc sets it: the user's home in the image's /etc/passwd where the environment
+/// has none, `/` for a user it does not list; the environment's own wins. A FIFO planted at
+/// /etc/passwd by the image is not read (nor does it hang the start).
+#[test]
+fn home_comes_from_the_images_passwd() {
+    let home = |uid: u32, env: Option<&str>, fifo: bool| {
+        let mut b = Bundle::new("home");
+        b.config["process"]["user"] = serde_json::json!({"uid": uid, "gid": uid});
+        let list = b.config["process"]["env"].as_array_mut().unwrap();
+        list.retain(|e| !e.as_str().unwrap_or_default().starts_with("HOME="));
+        if let Some(e) = env {
+            list.push(e.into());
+        }
+        if fifo {
+            let p = b.rootfs().join("etc/passwd");
+            std::fs::remove_file(&p).unwrap();
+            nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        }
+        b.probe("echo $HOME")
+    };
+    assert_eq!(home(1000, None, false), "/home/user\n");
+    assert_eq!(home(0, None, false), "/root\n");
+    assert_eq!(home(4242, None, false), "/\n");
+    assert_eq!(home(1000, Some("HOME=/data"), false), "/data\n");
+    assert_eq!(home(1000, None, true), "/\n");
+}
+
 #[test]
 fn user_groups_umask_env_and_cwd() {
     let mut b = Bundle::new("user");

@@ -108,7 +108,9 @@ fn main() {
             if to_file {
                 eprintln!("palisade: {msg}");
             }
-            std::process::exit(1);
+            // runc exits 255 when exec fails (exec.go: fatalWithCode(..., 255)), so that a
+            // caller tells it from the process's own exit status 1.
+            std::process::exit(if name == "exec" { 255 } else { 1 });
         }
     }
 }

@@ -459,8 +459,44 @@ fn step_executable(c: &mut Ctx) -> io::Result<()> {
             .filter_map(|a| CString::new(a.as_str()).ok())
             .collect()
     };
-    c.exec_args = Some(sys::ExecArgs::new(cstrings(&p.args), cstrings(&p.env)));
+    let env = with_home(&p.env, p.uid);
+    c.exec_args = Some(sys::ExecArgs::new(cstrings(&p.args), cstrings(&env)));
     Ok(())
+}
+
+/// runc's HOME: where the environment has none, the user's home in the container's
+/// /etc/passwd, or `/`.
+fn with_home(env: &[String], uid: u32) -> Vec<String> {
+    let mut env = env.to_vec();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        let home = passwd_home(Path::new("/etc/passwd"), uid).unwrap_or_else(|| "/".into());
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
+/// The home directory of `uid` in a passwd(5) file of the image's: opened without
+/// blocking and read only if it is a regular file (a FIFO there must not hang the init),
+/// at most 1 MiB of it.
+fn passwd_home(path: &Path, uid: u32) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    let ft = f.metadata().ok()?.file_type();
+    if !ft.is_file() || ft.is_fifo() {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(1 << 20).read_to_string(&mut text).ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[2].parse::<u32>().ok() == Some(uid) && !f[5].is_empty())
+            .then(|| f[5].to_owned())
+    })
 }
 
 /// exec.LookPath as runc uses it: a name with a slash is taken as is, otherwise the
