@@ -195,6 +195,33 @@ fn home_comes_from_the_images_passwd() {
     assert_eq!(home(1000, None, true), "/\n");
 }
 
+/// A non-root workload writes to /dev/stdout when its stdio is the manager's pipe (the
+/// pipe is handed to it, as runc does); a host file given as stdio keeps its owner.
+#[test]
+fn stdio_pipes_are_handed_to_the_containers_user() {
+    use std::os::unix::fs::MetadataExt;
+    let mut b = Bundle::new("stdio");
+    b.config["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+    b.script("echo to-stdout > /dev/stdout && echo to-stderr > /dev/stderr");
+    b.write();
+    let o = b.cmd(&["run", &b.id]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "to-stdout\n");
+    assert!(stderr(&o).contains("to-stderr"), "{}", stderr(&o));
+    // Through files of the host's: written through the descriptor, never re-owned.
+    let mut b = Bundle::new("stdio-file");
+    b.config["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+    b.script("echo through-fd");
+    b.write();
+    let o = output_via_files(b.cmd(&["run", &b.id]), b.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    for e in std::fs::read_dir(b.path()).unwrap().flatten() {
+        if e.path().is_file() {
+            assert_ne!(e.metadata().unwrap().uid(), 1000, "{}", e.path().display());
+        }
+    }
+}
+
 #[test]
 fn user_groups_umask_env_and_cwd() {
     let mut b = Bundle::new("user");
