@@ -25,7 +25,11 @@ fn pause_and_resume() {
     let frozen = ["__refrigerator", "do_freezer_trap", "get_signal"];
     assert!(frozen.contains(&w.as_str()), "not frozen: {w}");
     let o = b.palisade(&["exec", &b.id, "true"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        o.status.code(),
+        Some(255),
+        "a failed exec exits as runc's does"
+    );
     assert!(stderr(&o).contains("paused"), "{}", stderr(&o));
     let o = b.palisade(&["resume", &b.id]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -161,9 +161,20 @@ pub const EXEC_STEPS: &[(&str, Step)] = &[
 /// filter is loaded and holds it to this table; a unit test holds the table to such a list.
 /// The calls marked "(only if ...)" are made only when the config asks for that setting.
 pub const LATE_SYSCALLS: &[(&str, &[&str])] = &[
+    // fstat and fchown: the stdio handed to the user (isolate::identity::give_stdio).
     (
         "identity",
-        &["setgroups", "setresgid", "setresuid", "prctl"],
+        &[
+            "fstat",
+            "newfstatat",
+            "statx",
+            "fchown",
+            "setgroups",
+            "setresgid",
+            "setresuid",
+            "prctl",
+            "umask",
+        ],
     ),
     ("capabilities", &["capget", "capset", "prctl"]),
     // (only if process.scheduler / ioPriority / a nice value is set)
