@@ -46,6 +46,14 @@ fn rlimits_and_oom_score() {
         "{out}"
     );
     assert!(out.ends_with("500\n"), "{out}");
+    // In a user namespace too (a Kubernetes pod with hostUsers: false): the runtime writes
+    // it from the host's procfs, where the init, not dumpable, could not.
+    let mut b = Bundle::new("limits-userns");
+    with_userns(&mut b);
+    b.config["process"]["oomScoreAdj"] = 0.into();
+    assert_eq!(b.probe("cat /proc/self/oom_score_adj"), "0\n");
+    b.config["process"]["oomScoreAdj"] = 300.into();
+    assert_eq!(b.probe("cat /proc/self/oom_score_adj"), "300\n");
 }
 
 /// This machine cannot lower oom_score_adj (no CAP_SYS_RESOURCE in the bounding set); where
@@ -67,7 +75,7 @@ fn negative_oom_score_works_or_says_why() {
     } else {
         assert_eq!(code, 1);
         assert!(
-            err.contains("rlimits")
+            err.contains("oom_score_adj")
                 && err.contains("oomScoreAdj")
                 && err.contains("CAP_SYS_RESOURCE"),
             "{err}"

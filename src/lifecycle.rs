@@ -534,6 +534,12 @@ fn create_planned(
             c.record.oci_state_json(Status::Stopped),
         ));
     }
+    if let Some(adj) = plan.process.oom_score_adj {
+        if let Err(e) = pending.set_oom_score_adj(adj) {
+            pending.abort("oomScoreAdj failed");
+            return Err(step_err("oom_score_adj", e));
+        }
+    }
     pending.proceed(c.record.oci_state_json(Status::Creating))?;
     let landlock = pending.wait_ready(|| {
         let state = c.record.oci_state_json(Status::Creating);
@@ -1187,6 +1193,11 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
         }
         if let Some(sock) = &pidfd_socket {
             pidfd::send(sock.as_fd(), pending.pid, "setns")?;
+        }
+        if let Some(adj) = plan.process.oom_score_adj {
+            pending
+                .set_oom_score_adj(adj)
+                .map_err(|e| step_err("oom_score_adj", e))?;
         }
         pending.proceed(c.record.oci_state_json(Status::Running))?;
         pending.wait_ready(|| Err("exec runs no createRuntime hooks".into()))?;

@@ -1,4 +1,5 @@
-//! process.rlimits (setrlimit(2)) and process.oomScoreAdj (proc(5) oom_score_adj).
+//! process.rlimits (setrlimit(2)); process.oomScoreAdj is the runtime's to write
+//! (process::spawn::Pending::set_oom_score_adj).
 
 use std::io;
 
@@ -28,19 +29,6 @@ pub fn apply(p: &Process) -> io::Result<()> {
                 ),
             ));
         }
-    }
-    if let Some(adj) = p.oom_score_adj {
-        // Our own pid as the container's procfs sees it ("self" is a symlink, which the
-        // verified write refuses to follow).
-        let own = std::path::PathBuf::from(format!("{}/oom_score_adj", std::process::id()));
-        super::host::write_proc(&own, adj.to_string().as_bytes()).map_err(|e| {
-            let why = if adj < 0 && e.raw_os_error() == Some(libc::EACCES) {
-                " (lowering it needs CAP_SYS_RESOURCE, which this runtime does not hold here)"
-            } else {
-                ""
-            };
-            io::Error::new(e.kind(), format!("write oomScoreAdj {adj}: {e}{why}"))
-        })?;
     }
     Ok(())
 }

@@ -145,6 +145,21 @@ pub fn spawn(plan: &Plan, cgroup: &Cgroup, opts: SpawnOptions<'_>) -> Result<Pen
 }
 
 impl Pending {
+    /// process.oomScoreAdj, written by the runtime from the host's procfs before the init
+    /// goes on, as runc does: from inside a user namespace the init cannot write it (its
+    /// /proc/self files belong to host root while it is not dumpable), and the workload
+    /// inherits it through execve.
+    pub fn set_oom_score_adj(&self, adj: i32) -> io::Result<()> {
+        std::fs::write(format!("/proc/{}/oom_score_adj", self.pid), adj.to_string()).map_err(|e| {
+            let why = if adj < 0 && e.raw_os_error() == Some(libc::EACCES) {
+                " (lowering it needs CAP_SYS_RESOURCE, which this runtime does not hold here)"
+            } else {
+                ""
+            };
+            io::Error::new(e.kind(), format!("write oomScoreAdj {adj}: {e}{why}"))
+        })
+    }
+
     /// Lets the init go on (its cgroup is ready).
     pub fn proceed(&self, state: String) -> Result<(), SpawnError> {
         self.chan.send(&Msg::Proceed { state }).map_err(|e| {
