@@ -235,3 +235,23 @@ fn a_device_bound_from_the_host_must_be_that_device() {
         serde_json::json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]);
     assert_eq!(b.probe("stat -c '%t:%T' /dev/fuse").trim(), "a:e5");
 }
+
+/// devpts's gid=5 where the user namespace does not map group 5 (Kubernetes maps a pod's
+/// own range): mounted again without the option, as runc does, rather than failing.
+#[test]
+fn devpts_without_a_mapped_tty_group() {
+    let mut b = Bundle::new("us-devpts");
+    with_userns(&mut b);
+    b.config["linux"]["gidMappings"] =
+        serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 1}]);
+    b.config["process"]["user"] = serde_json::json!({"uid": 0, "gid": 0});
+    let devpts = b.config["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["type"] == "devpts")
+        .cloned()
+        .unwrap();
+    assert!(devpts["options"].to_string().contains("gid=5"), "{devpts}");
+    assert_eq!(b.probe("test -c /dev/pts/ptmx && echo ok"), "ok\n");
+}

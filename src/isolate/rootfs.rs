@@ -148,6 +148,17 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()>
             ]);
             mounts::bind(root, Path::new("/sys"), &m.destination, &o)
         }
+        // devpts's gid=5 names a group the user namespace may not map (EINVAL, EOVERFLOW):
+        // runc mounts it again without the gid option, and so does palisade.
+        Err(e)
+            if m.typ == "devpts"
+                && matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EOVERFLOW))
+                && m.options.data.iter().any(|d| d.starts_with("gid=")) =>
+        {
+            let mut o = m.options.clone();
+            o.data.retain(|d| !d.starts_with("gid="));
+            mounts::filesystem(root, &m.typ, m.source.as_deref(), &m.destination, &o)
+        }
         r => r,
     }
 }
