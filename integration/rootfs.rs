@@ -162,3 +162,70 @@ fn a_mismatching_file_at_a_device_path_fails_create() {
     );
     b.assert_nothing_left();
 }
+
+/// A tmpfs over a directory of the image gets its mode (runc's behaviour; a tmpfs's own is
+/// 1777), and with tmpcopyup (podman's --tmpfs and --read-only) its contents: files with
+/// their modes and owners, directories, symlinks as symlinks; a FIFO is not copied (nor
+/// opened).
+#[test]
+fn tmpfs_over_an_image_directory_keeps_its_mode_and_copies_up() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut b = Bundle::new("tmpfs-copyup");
+    let app = b.rootfs().join("opt/app");
+    std::fs::create_dir_all(app.join("sub")).unwrap();
+    std::fs::write(app.join("conf"), "setting=1\n").unwrap();
+    std::fs::set_permissions(app.join("conf"), std::fs::Permissions::from_mode(0o604)).unwrap();
+    nix::unistd::chown(&app.join("conf"), Some(1000.into()), Some(1000.into())).unwrap();
+    std::fs::write(app.join("sub/deep"), "deep\n").unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", app.join("link")).unwrap();
+    nix::unistd::mkfifo(
+        &app.join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let m = b.config["mounts"].as_array_mut().unwrap();
+    m.push(
+        serde_json::json!({"destination": "/opt/app", "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "nodev", "tmpcopyup"]}),
+    );
+    m.push(
+        serde_json::json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "nodev"]}),
+    );
+    let out = b.probe(
+        "stat -c '%a %n' /opt/app /tmp; cat /opt/app/conf /opt/app/sub/deep; \
+         stat -c '%a %u:%g' /opt/app/conf; readlink /opt/app/link; \
+         test -e /opt/app/fifo && echo fifo-copied; \
+         grep ' /opt/app ' /proc/mounts | cut -d' ' -f3",
+    );
+    let tmp_mode = format!(
+        "{:o}",
+        std::fs::metadata(b.rootfs().join("tmp"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    );
+    assert_eq!(
+        out,
+        format!(
+            "750 /opt/app\n{tmp_mode} /tmp\nsetting=1\ndeep\n604 1000:1000\n/etc/shadow\ntmpfs\n"
+        )
+    );
+    // Without tmpcopyup: empty, with the directory's mode.
+    let mut b = Bundle::new("tmpfs-mode");
+    let app = b.rootfs().join("opt/app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("conf"), "x").unwrap();
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o700)).unwrap();
+    b.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"destination": "/opt/app",
+        "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "ro", "tmpcopyup"]}));
+    let out = b.probe(
+        "stat -c '%a' /opt/app; cat /opt/app/conf; touch /opt/app/x 2>/dev/null || echo read-only",
+    );
+    assert_eq!(out, "700\nxread-only\n");
+}

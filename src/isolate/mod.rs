@@ -5,6 +5,7 @@ pub mod affinity;
 pub mod caps;
 pub mod cgroups;
 pub mod console;
+pub mod copyup;
 pub mod devfilter;
 pub mod devices;
 pub mod fds;

@@ -97,7 +97,7 @@ impl MountOptions {
                     o.ridmap = true;
                     continue;
                 }
-                // runc extension for tmpfs; palisade does not copy up, so it must not pretend.
+                // runc's extension for tmpfs (isolate::copyup): not a filesystem option.
                 "tmpcopyup" => {
                     o.data.push(opt.clone());
                     continue;
