@@ -1178,7 +1178,7 @@ pub fn exec(req: ExecRequest<'_>) -> Result<i32, Error> {
             seccomp: filter.as_ref(),
             seccomp_listener: None,
             idmapped: Default::default(),
-            new_keyring: false,
+            new_keyring: plan.new_session_keyring,
             fifo: None,
             console_socket,
             no_pivot: false,

@@ -604,8 +604,18 @@ const NOT_A_ROOTFS: &[&str] = &[
 /// root.readonly. It must not be the host's root or hold what the lists protect, nor lie
 /// in what the host executes or trusts. Compared with the lists as written (cleaned):
 /// without a realpath of every entry at every create.
+/// The root filesystem as the init will find it: the path its pin was read from (the init
+/// checks it opens that very directory), else the path resolved now (check, before the root
+/// exists).
+fn root_of(plan: &Plan, host: &dyn Host) -> PathBuf {
+    plan.rootfs_pin
+        .as_ref()
+        .map(|p| p.path.clone())
+        .unwrap_or_else(|| host.canonical(&plan.rootfs))
+}
+
 fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
-    let root = host.canonical(&x.plan.rootfs);
+    let root = root_of(x.plan, host);
     let root = root.as_path();
     let stores: Vec<PathBuf> = strings(p, "rootfs_stores")
         .iter()
@@ -761,7 +771,7 @@ fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
     // The bundle holds the container's own files, unless it is the host's / or an
     // ancestor of what the lists protect.
     let bundle = Listed::new(&x.bundle);
-    let root_path = host.canonical(&x.plan.rootfs);
+    let root_path = root_of(x.plan, host);
     let root = Listed::new(&root_path);
     let bundle_ok = !paths.iter().chain(&writable).any(|s| s.beneath(&bundle));
     let home = host.canonical(Path::new("/home"));
@@ -1214,6 +1224,15 @@ fn lsm_labels(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
     out
 }
 
+/// Whether anything of the mount's tree is writable: "ro" on a recursive bind leaves the
+/// mounts beneath it writable; "rro" does not.
+fn writable_tree(m: &crate::spec::Mount) -> bool {
+    let o = &m.options;
+    !m.is_readonly()
+        || (o.flags.contains(nix::mount::MsFlags::MS_REC)
+            && o.rec_set & crate::sys::MOUNT_ATTR_RDONLY == 0)
+}
+
 /// The host id that container id `id` maps to, if it is mapped.
 fn host_id(id: u32, maps: &[crate::spec::IdMap]) -> Option<u32> {
     maps.iter()
@@ -1291,7 +1310,7 @@ fn readonly_rootfs(x: &Exposure, _: &Params, host: &dyn Host) -> Vec<String> {
     }
     // A writable bind of the root filesystem (or of a directory in it) is the root made
     // writable under another name.
-    let root = host.canonical(&plan.rootfs);
+    let root = root_of(plan, host);
     x.mounts
         .iter()
         .filter(|m| m.writable)
@@ -1544,7 +1563,7 @@ fn user_namespace(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
     // mount is writable, the container writes host root's files, setuid-root ones too.
     for (i, m) in plan.mounts.iter().enumerate() {
         let Some(idm) = &m.idmap else { continue };
-        if m.is_readonly() {
+        if !writable_tree(m) {
             continue;
         }
         for (field, maps) in [("uidMappings", &idm.uid), ("gidMappings", &idm.gid)] {

@@ -207,6 +207,10 @@ pub struct Exposure<'a> {
     pub keyring_calls: Vec<&'static str>,
 }
 
+/// Host uids below this are the host's own accounts; subordinate ranges (subuid(5),
+/// Kubernetes' user-namespace pods) start at or above it.
+pub const HOST_ACCOUNTS: u32 = 65536;
+
 /// The calls that reach keyrings: keyctl(2) (KEY_SPEC_USER_KEYRING, KEYCTL_JOIN_SESSION_KEYRING
 /// by name, KEYCTL_SEARCH), add_key(2) and request_key(2) into the user keyring.
 pub const KEYRING_CALLS: [&str; 3] = ["keyctl", "add_key", "request_key"];
@@ -214,13 +218,38 @@ pub const KEYRING_CALLS: [&str; 3] = ["keyctl", "add_key", "request_key"];
 /// keyrings(7): the kernel keeps one user and one user-session keyring per uid per user
 /// namespace, so a container without a user namespace of its own shares those of its uids
 /// with the host; and without a session keyring of its own it keeps the caller's.
-fn keyrings(plan: &Plan, user: &NsReach, calls: &[&str]) -> Vec<String> {
+fn keyrings(plan: &Plan, user: &NsReach, calls: &[&str], host: &dyn Host) -> Vec<String> {
     if calls.is_empty() {
         return vec![];
     }
     let mut out = vec![];
+    // A user namespace of the container's own keeps the host's keyrings out only where it
+    // maps no host account: key permissions compare host uids, and the host's uid 0 or
+    // uid 1000 keyrings are theirs by serial number from any namespace.
+    let accounts = |maps: &[crate::spec::IdMap]| {
+        maps.iter().find(|m| m.host < HOST_ACCOUNTS).map(|m| {
+            format!(
+                "the user namespace maps container uid {} to host uid {}, a host account's, whose keyrings the kernel checks by host uid",
+                m.container, m.host
+            )
+        })
+    };
+    let mapped = match user {
+        NsReach::New => accounts(&plan.uid_mappings),
+        NsReach::Other(p) => match plan
+            .namespace(NsKind::User)
+            .and_then(|ns| host.joined_uid_map(ns))
+        {
+            Some(m) => accounts(&m),
+            None => Some(format!(
+                "the uid map of the user namespace joined at {} cannot be read",
+                p.display()
+            )),
+        },
+        _ => None,
+    };
     let shared = match user {
-        NsReach::New | NsReach::Other(_) => None,
+        NsReach::New | NsReach::Other(_) => mapped.as_ref(),
         NsReach::Host(why) | NsReach::Unknown(why) => Some(why),
     };
     if let Some(why) = shared {
@@ -270,7 +299,7 @@ impl<'a> Exposure<'a> {
             .find(|(k, _)| *k == NsKind::User)
             .expect("every kind is modelled")
             .1;
-        let keyrings = keyrings(plan, user, &keyring_calls);
+        let keyrings = keyrings(plan, user, &keyring_calls, host);
         Exposure {
             plan,
             namespaces,

@@ -131,6 +131,9 @@ pub const STEPS: &[(&str, Step)] = &[
 pub const EXEC_STEPS: &[(&str, Step)] = &[
     ("cgroup", step_cgroup),
     ("join", step_join),
+    // The container's session keyring, by its name, as runc's setns init joins it: not the
+    // caller's.
+    ("keyring", step_keyring),
     ("affinity", step_exec_affinity),
     ("console", step_console),
     ("rlimits", step_rlimits),

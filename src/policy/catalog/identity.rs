@@ -27,28 +27,54 @@ fn deny_keyring_calls(doc: &mut Value, _: &Params) -> Option<String> {
         .unwrap_or("SCMP_ACT_ALLOW")
         .to_owned();
     let open = permissive(&default);
-    let rules = filter
-        .entry("syscalls")
-        .or_insert(json!([]))
-        .as_array_mut()?;
+    let rules = filter.entry("syscalls").or_insert(json!([]));
+    if !rules.is_array() {
+        *rules = json!([]);
+    }
+    let rules = rules.as_array_mut()?;
+    let names = |r: &Value| -> Vec<String> {
+        r["names"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect()
+    };
+    // Calls an unconditional rule already denies (ERRNO, KILL, TRAP) keep that rule.
+    let denied: Vec<&str> = KEYRING_CALLS
+        .into_iter()
+        .filter(|c| {
+            rules.iter().any(|r| {
+                !permissive(r["action"].as_str().unwrap_or_default())
+                    && r["args"].as_array().is_none_or(|a| a.is_empty())
+                    && names(r).iter().any(|n| n == c)
+            })
+        })
+        .collect();
     let mut changed = false;
     for r in rules.iter_mut() {
-        // Rules that let the calls run lose them; where one unconditional deny is added
-        // below, so do the others (a conditional rule beside it would conflict).
         let lets = permissive(r["action"].as_str().unwrap_or_default());
-        if let Some(names) = r.get_mut("names").and_then(|n| n.as_array_mut()) {
-            let before = names.len();
-            if lets || open {
-                names.retain(|n| !n.as_str().is_some_and(|n| KEYRING_CALLS.contains(&n)));
-            }
-            changed |= lets && names.len() != before;
+        let conditional = r["args"].as_array().is_some_and(|a| !a.is_empty());
+        // Rules that let the calls run lose them; so do conditional deny rules where one
+        // unconditional deny is added below (a conditional rule beside it would conflict).
+        if let Some(list) = r.get_mut("names").and_then(|n| n.as_array_mut()) {
+            let before = list.len();
+            list.retain(|n| {
+                let Some(n) = n.as_str().filter(|n| KEYRING_CALLS.contains(n)) else {
+                    return true;
+                };
+                !(lets || (open && conditional && !denied.contains(&n)))
+            });
+            changed |= lets && list.len() != before;
         }
     }
     rules.retain(|r| r["names"].as_array().is_none_or(|n| !n.is_empty()));
-    if open {
-        rules.push(
-            json!({"names": KEYRING_CALLS, "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM}),
-        );
+    let missing: Vec<&str> = KEYRING_CALLS
+        .into_iter()
+        .filter(|c| !denied.contains(c))
+        .collect();
+    if open && !missing.is_empty() {
+        rules.push(json!({"names": missing, "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM}));
         changed = true;
     }
     // (A filter that seccomp-enabled has just added denies them already.)
@@ -64,7 +90,8 @@ pub(super) const HOST_KEYRINGS: Rule = Rule {
     id: "host-keyrings",
     title: "The container reaches none of the host's keyrings",
     severity: Severity::High,
-    scope: Scope::Container,
+    // At exec too: an exec process's uid is another way to a host keyring.
+    scope: Scope::Process,
     checks: "Where some keyring call (keyctl, add_key, request_key) gets through linux.seccomp (evaluated like the other seccomp rules: arguments, SCMP_ACT_LOG, TRACE and NOTIFY let calls run; no filter lets all through), the container has a user namespace that is new or another's (not the host's, however joined), and a session keyring of its own (create without --no-new-keyring). Hardening takes the three calls out of the filter's rules and denies them with EPERM.",
     why: "The kernel keeps one user keyring per uid per user namespace: without a user namespace of its own, uid 0 in the container shares host root's user keyring (Kerberos tickets, filesystem encryption keys, tokens that services cache there) and can list, link and read its keys; with --no-new-keyring it also keeps the caller's session keyring.",
     closes: "the host's per-uid user and user-session keyrings, and the caller's session keyring under --no-new-keyring",
@@ -254,7 +281,7 @@ fn idmapped_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
                     m.describe(),
                     whose(disk),
                 ));
-            } else if m.writable && owner_min > 0 {
+            } else if super::writable_tree(m.mount) && owner_min > 0 {
                 // The same ids inside and on disk, but written as on-disk ids a user
                 // namespace would otherwise have kept from the host's disk.
                 let ids = reachable(x, gid);
@@ -279,7 +306,8 @@ pub(super) const IDMAPPED_MOUNTS: Rule = Rule {
     id: "idmapped-mounts",
     title: "Idmapped mounts give the container's ids no other owner's files",
     severity: Severity::High,
-    scope: Scope::Container,
+    // At exec too: an exec process's user writes through the container's mounts.
+    scope: Scope::Process,
     checks: "For every mount with uidMappings or gidMappings (idmap, ridmap), each id the container's processes can have (its user namespace's map, or every id without one; a joined namespace's map read from its owner, else refused) reads and writes through the mount as the same on-disk id it is inside the container: the mount's map composed with the container's is the identity. The Kubernetes shape (the mount mapped like the pod's user namespace) passes; a map that makes a container id own on-disk 0, a system id or another user's ids does not. With `owner_min` above 0 (restricted: 1000), no writable idmapped mount lets an id the process has or can become (any, without no_new_privs or with CAP_SETUID, CAP_SETGID or CAP_CHOWN) write files as an on-disk id below it: root in a user namespace, through a Kubernetes-shaped mount, writes host root's files.",
     why: "Through an idmapped mount a file's on-disk owner is whatever the mount's map says for the caller: a map from on-disk 0 to the container's unprivileged uid lets it create files owned by host root on the host's disk, setuid-root programs included, and act as owner on root's files.",
     closes: "ownership of host files through an idmapped mount: host root's (setuid-root files written to the host's disk), system accounts' and other users'",

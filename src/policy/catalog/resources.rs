@@ -161,7 +161,9 @@ fn scheduling(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
             out.push("linux.resources.cpu.realtimeRuntime gives the container's cgroup a real-time budget (cgroup v1 cpu.rt_runtime_us): its tasks may run real-time".into());
         }
         for (file, value) in r.unified().iter().flatten() {
-            let v = value.trim();
+            // As the kernel reads the value (sysfs_streq): up to a NUL, without the
+            // surrounding white space.
+            let v = value.split('\0').next().unwrap_or_default().trim();
             let why = match file.as_str() {
                 // Documentation/admin-guide/cgroup-v2.rst
                 "io.prio.class" if matches!(v, "promote-to-rt" | "none-to-rt") => {
@@ -169,6 +171,9 @@ fn scheduling(x: &Exposure, _: &Params, _: &dyn Host) -> Vec<String> {
                 }
                 "cpuset.cpus.partition" if v != "member" => {
                     "makes the container's CPUs a partition of its own, taken from every other cgroup of the host"
+                }
+                "cpu.weight.nice" if v.parse::<i64>().map_or(true, |n| n < 0) => {
+                    "raises the container's CPU weight as a negative nice value would"
                 }
                 _ => continue,
             };
@@ -183,7 +188,7 @@ pub(super) const SCHEDULING: Rule = Rule {
     title: "No real-time or raised priority for the workload",
     severity: Severity::High,
     scope: Scope::Process,
-    checks: "process.rlimits has no RLIMIT_RTPRIO above 0 and no RLIMIT_NICE above 20 (soft or hard: the workload may raise its soft limit to the hard one); process.scheduler asks for no SCHED_FIFO, SCHED_RR or SCHED_DEADLINE policy and no negative nice; process.ioPriority is not of class IOPRIO_CLASS_RT; linux.resources.cpu.realtimeRuntime is not above 0, and linux.resources.unified sets no io.prio.class promote-to-rt (or none-to-rt) and no cpuset.cpus.partition other than member.",
+    checks: "process.rlimits has no RLIMIT_RTPRIO above 0 and no RLIMIT_NICE above 20 (soft or hard: the workload may raise its soft limit to the hard one); process.scheduler asks for no SCHED_FIFO, SCHED_RR or SCHED_DEADLINE policy and no negative nice; process.ioPriority is not of class IOPRIO_CLASS_RT; linux.resources.cpu.realtimeRuntime is not above 0, and linux.resources.unified sets no io.prio.class promote-to-rt (or none-to-rt) no cpuset.cpus.partition other than member and no negative cpu.weight.nice (values read as the kernel reads them, up to a NUL).",
     why: "These are what CAP_SYS_NICE (and for I/O, CAP_SYS_ADMIN) would grant, which the capability rules refuse: the init raises the rlimits while it is still root, and the runtime writes the cgroup settings as root, so the workload runs real-time, ahead of every ordinary task of the host and outside any CPU share, without holding the capability.",
     closes: "real-time CPU and I/O scheduling and raised priority, by rlimit, scheduler, I/O priority or cgroup setting, without the capability; CPUs taken exclusively from the host",
     references: &[

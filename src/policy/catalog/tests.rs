@@ -398,6 +398,12 @@ const CASES: &[Case] = &[
     ("scheduling", "unified io.prio.class", |d| {
         d["linux"]["resources"]["unified"] = json!({"io.prio.class": "promote-to-rt"});
     }),
+    ("scheduling", "unified io.prio.class ended by a NUL", |d| {
+        d["linux"]["resources"]["unified"] = json!({"io.prio.class": "promote-to-rt\u{0}"});
+    }),
+    ("scheduling", "a negative cpu.weight.nice", |d| {
+        d["linux"]["resources"]["unified"] = json!({"cpu.weight.nice": "-20"});
+    }),
     ("scheduling", "an isolated cpuset partition", |d| {
         d["linux"]["resources"]["unified"] = json!({"cpuset.cpus.partition": "isolated"});
     }),
@@ -1388,17 +1394,48 @@ fn keyrings_are_judged_by_user_namespace_filter_and_session() {
     let x = Exposure::of(&plan, &FakeHost);
     assert_eq!(x.keyrings.len(), 1, "{:?}", x.keyrings);
     assert!(x.keyrings[0].contains("--no-new-keyring"));
-    // Another container's user namespace is its own keyrings' (a pod's).
+    // A user namespace that maps a host account (host uid 0 here) shares its keyrings by
+    // serial number: judged like none.
+    let mut d = passing();
+    d["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 0, "size": 1}]);
+    d["linux"]["seccomp"]["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"names": ["keyctl"], "action": "SCMP_ACT_ALLOW"}));
+    let plan = planner(&d).unwrap();
+    let x = Exposure::of(&plan, &FakeHost);
+    assert!(
+        x.keyrings.iter().any(|k| k.contains("host uid 0")),
+        "{:?}",
+        x.keyrings
+    );
+    // A deny rule of the filter's own (KILL) stays as it is; `syscalls: null` is hardened.
+    let mut doc = json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["keyctl"], "action": "SCMP_ACT_KILL_PROCESS"}]}}});
+    super::identity::HOST_KEYRINGS.remedy.unwrap()(&mut doc, &Params::new()).unwrap();
+    let rules = doc["linux"]["seccomp"]["syscalls"].as_array().unwrap();
+    assert_eq!(rules[0]["action"], "SCMP_ACT_KILL_PROCESS", "{doc:#}");
+    assert_eq!(
+        rules[1]["names"],
+        json!(["add_key", "request_key"]),
+        "{doc:#}"
+    );
+    let mut doc =
+        json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": null}}});
+    assert!(super::identity::HOST_KEYRINGS.remedy.unwrap()(&mut doc, &Params::new()).is_some());
+    // Another container's user namespace (a pod's) is judged by its map, which this test
+    // host cannot read: counted as the host's (the real host reads /proc/PID/uid_map).
     let mut d = passing();
     set_ns(&mut d, "user", Some("/pod/user"));
     d["linux"]["uidMappings"] = Value::Null;
     d["linux"]["gidMappings"] = Value::Null;
     d["linux"]["seccomp"] = Value::Null;
-    assert!(
-        !fires(&d, &baseline, "host-keyrings"),
-        "{:?}",
-        fired_by(&d, &baseline)
-    );
+    let got = fired_by(&d, &baseline);
+    let (_, why) = got
+        .iter()
+        .find(|(r, _)| *r == "host-keyrings")
+        .expect("fired");
+    assert!(why[0].contains("cannot be read"), "{why:?}");
 }
 
 /// An idmapped mount is judged by the on-disk ids the container's ids end up owning.
@@ -1471,7 +1508,18 @@ fn idmapped_mounts_by_the_owners_they_make() {
         "idmapped-mounts"
     ));
     assert!(!fires(
-        &with(true, 0, k8s.clone(), &["rbind", "ro", "idmap"]),
+        &with(true, 0, k8s.clone(), &["rbind", "rro", "idmap"]),
+        &restricted,
+        "idmapped-mounts"
+    ));
+    // "ro" on a recursive bind leaves the mounts beneath it writable, idmapped too.
+    assert!(fires(
+        &with(true, 0, k8s.clone(), &["rbind", "ro", "ridmap"]),
+        &restricted,
+        "idmapped-mounts"
+    ));
+    assert!(!fires(
+        &with(true, 0, k8s.clone(), &["rbind", "rro", "ridmap"]),
         &restricted,
         "idmapped-mounts"
     ));
