@@ -104,6 +104,43 @@ fn update_changes_live_limits() {
     assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
 }
 
+/// An update is held to the container's profile: under restricted it cannot lift the
+/// memory or pids limit, or give the cgroup a real-time budget; a new limit is fine.
+#[test]
+fn update_is_held_to_the_containers_profile() {
+    let mut b = Bundle::new("upd-profile");
+    b.config = restricted_config(&b);
+    b.under_profile("restricted", "");
+    running(&mut b);
+    let update = |json: serde_json::Value| {
+        let res = b.path().join("update.json");
+        std::fs::write(&res, json.to_string()).unwrap();
+        b.palisade(&["update", "--resources", res.to_str().unwrap(), &b.id])
+    };
+    let o = update(serde_json::json!({"memory": {"limit": 100_000_000}}));
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (lift, rule) in [
+        (
+            serde_json::json!({"memory": {"limit": -1}}),
+            "[memory-limit]",
+        ),
+        (
+            serde_json::json!({"unified": {"pids.max": "max"}}),
+            "[pids-limit]",
+        ),
+        (
+            serde_json::json!({"cpu": {"realtimeRuntime": 950000, "realtimePeriod": 1000000}}),
+            "[scheduling]",
+        ),
+    ] {
+        let o = update(lift.clone());
+        assert_eq!(o.status.code(), Some(1), "{lift}: {}", stderr(&o));
+        assert!(stderr(&o).contains(rule), "{lift}: {}", stderr(&o));
+    }
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+}
+
 #[test]
 fn checkpoint_and_restore_say_they_are_not_supported() {
     let b = Bundle::new("m-ckpt");

@@ -228,4 +228,18 @@ fn tmpfs_over_an_image_directory_keeps_its_mode_and_copies_up() {
         "stat -c '%a' /opt/app; cat /opt/app/conf; touch /opt/app/x 2>/dev/null || echo read-only",
     );
     assert_eq!(out, "700\nxread-only\n");
+    // A mode the options give wins over the directory's.
+    let mut b = Bundle::new("tmpfs-optmode");
+    std::fs::create_dir_all(b.rootfs().join("opt/app")).unwrap();
+    std::fs::set_permissions(
+        b.rootfs().join("opt/app"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    b.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"destination": "/opt/app",
+        "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=1777"]}));
+    assert_eq!(b.probe("stat -c '%a' /opt/app"), "1777\n");
 }

@@ -1260,6 +1260,59 @@ fn check_exec(
     Ok(decision.plan)
 }
 
+/// The rules on resources of the container's profile, held against its config as created
+/// with the update's fields in place (runc's update sets what it is given): an update may
+/// not lift a limit the profile asks for, or grant what it refuses (a real-time budget).
+fn check_update(c: &Container, r: &oci_spec::runtime::LinuxResources) -> Result<(), Error> {
+    const RESOURCE_RULES: &[&str] = &["memory-limit", "pids-limit", "scheduling"];
+    let snapshot = c.config_path();
+    let config = if snapshot.exists() {
+        snapshot
+    } else {
+        c.record.bundle.join("config.json")
+    };
+    let mut doc = spec::read_document(&config)?.value;
+    let update = serde_json::to_value(r).map_err(|e| step_err("update", e))?;
+    let res = &mut doc["linux"]["resources"];
+    if !res.is_object() {
+        *res = serde_json::json!({});
+    }
+    for (k, v) in update.as_object().into_iter().flatten() {
+        match (res.get_mut(k), v) {
+            (Some(serde_json::Value::Object(ours)), serde_json::Value::Object(theirs)) => {
+                ours.extend(theirs.clone())
+            }
+            _ => res[k] = v.clone(),
+        }
+    }
+    let op = Operator::from_environment().map_err(PolicyError::from)?;
+    let profile = policy::Profile::load(
+        c.record.profile.as_deref().unwrap_or(&op.profile),
+        Some(&op.profiles_dir),
+    )
+    .map_err(PolicyError::from)?;
+    let mode = c.record.mode.as_deref().and_then(Mode::parse);
+    if mode.unwrap_or(Mode::Enforce) != Mode::Enforce {
+        return Ok(());
+    }
+    let plan = spec::plan_document(&doc, &c.record.bundle, Rootfs::MayBeAbsent)?;
+    let lines: Vec<String> = policy::evaluate(&plan, &profile, &RealHost, Scope::Container)
+        .iter()
+        .filter(|v| RESOURCE_RULES.contains(&v.rule.id))
+        .map(|v| v.line())
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "update refused by profile {}: {} rule{} violated\n{}",
+        profile.name,
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" },
+        lines.join("\n")
+    )))
+}
+
 /// runc's pause: freezes every process of the container.
 pub fn pause(root: &Path, id: &str) -> Result<(), Error> {
     let c = Container::open(root, id)?;
@@ -1304,6 +1357,7 @@ pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> R
     if c.status() == Status::Stopped {
         return Err(step_err("update", format!("container {id} is not running")));
     }
+    check_update(&c, r)?;
     let writes = resources::plan(r)?;
     // config-linux.md#memory, checkBeforeUpdate: a new limit below the current usage MUST
     // be rejected (on v2 the kernel would OOM-kill the container instead).

@@ -164,10 +164,11 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount, cgroup: &Cgroup) -> io::Result<()>
     }
 }
 
-/// A tmpfs over a directory of the image gets that directory's mode, as runc gives it (a
-/// tmpfs's own default is 1777), and with `tmpcopyup` a copy of its contents. The
-/// directory is opened before the tmpfs covers it; the copy goes through descriptors only
-/// (isolate::copyup).
+/// A tmpfs over a directory of the image gets that directory's mode unless its options
+/// give one (runc since its PR 3912: `mode=` of the directory before the options, the
+/// later option winning; a tmpfs's own default is 1777), and with `tmpcopyup` a copy of
+/// the directory's contents. The directory is opened before the tmpfs covers it; the copy
+/// goes through descriptors only (isolate::copyup).
 fn tmpfs(root: BorrowedFd<'_>, m: &Mount) -> io::Result<()> {
     let copy_up = m.options.data.iter().any(|d| d == "tmpcopyup");
     let dir = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
@@ -179,35 +180,33 @@ fn tmpfs(root: BorrowedFd<'_>, m: &Mount) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     let mut o = m.options.clone();
+    if let Some(fd) = &below {
+        if !o.data.iter().any(|d| d.starts_with("mode=")) {
+            let st = nix::sys::stat::fstat(fd.as_raw_fd())?;
+            o.data.insert(0, format!("mode={:o}", st.st_mode & 0o7777));
+        }
+    }
     // Copied into while writable, made read-only after.
     let readonly = copy_up && below.is_some() && o.flags.contains(MsFlags::MS_RDONLY);
     if readonly {
         o.flags -= MsFlags::MS_RDONLY;
     }
     mounts::filesystem(root, "tmpfs", m.source.as_deref(), &m.destination, &o)?;
-    let Some(below) = below else {
+    let (Some(below), true) = (below, copy_up) else {
         return Ok(());
     };
     let top = resolve::open_in_root_with(root, &m.destination, dir)?;
-    if copy_up {
-        super::copyup::copy_dir(&below, &top)?;
-    }
-    let st = nix::sys::stat::fstat(below.as_raw_fd())?;
-    let mode = nix::sys::stat::Mode::from_bits_truncate(st.st_mode & 0o7777);
-    match nix::sys::stat::fchmod(top.as_raw_fd(), mode) {
-        // A read-only tmpfs keeps the mode its options gave it.
-        Err(nix::errno::Errno::EROFS) => {}
-        r => r?,
-    }
+    super::copyup::copy_dir(&below, &top)?;
     if readonly {
-        let ro = MountOptions::parse(&["remount".into(), "bind".into(), "ro".into()]);
-        let flags =
-            ro.flags | (o.flags & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC));
+        let ro = MsFlags::MS_REMOUNT
+            | MsFlags::MS_BIND
+            | MsFlags::MS_RDONLY
+            | (o.flags & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC));
         nix::mount::mount(
             None::<&Path>,
             &resolve::fd_path(top.as_fd()),
             None::<&str>,
-            flags,
+            ro,
             None::<&str>,
         )?;
     }
