@@ -114,6 +114,14 @@ const HOSTILE: &[Edit] = &[
     }),
     // The root, devices by identity, idmapped ownership, what the init grants as root.
     (
+        "root.path a host directory outside the bundle",
+        "is a host directory outside the bundle",
+        |b| {
+            let dir = host_dir(b);
+            b.config["root"] = json!({"path": dir, "readonly": true});
+        },
+    ),
+    (
         "root.path a user's runtime directory",
         "lies in the host's /run/user",
         |b| {

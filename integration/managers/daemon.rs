@@ -30,8 +30,14 @@ pub fn test_dir(name: &str) -> tempfile::TempDir {
 pub fn operator_config(dir: &Path) -> PathBuf {
     let path = dir.join("palisade.toml");
     let text = format!(
-        "profile = \"baseline\"\nmode = \"enforce\"\naudit_log = \"{}\"\n",
-        dir.join("audit.log").display()
+        "profile = \"baseline\"\nmode = \"enforce\"\naudit_log = \"{}\"\n\
+         rootfs_stores = [\"{}\", \"{}\", \"{}\"]\n",
+        dir.join("audit.log").display(),
+        dir.join("root/vfs/dir/*").display(),
+        // The managers' private stores (vfs: a directory per container) and podman's
+        // --rootfs directories, as an operator with its own data root lists them.
+        dir.join("data/vfs/dir/*").display(),
+        dir.join("rootfs").display(),
     );
     std::fs::write(&path, text).unwrap();
     path

@@ -1,7 +1,8 @@
 //! podman 4.3 from Debian, with conmon, `--runtime` palisade and private storage
 //! (`--root`, `--runroot`, `--tmpdir`). conmon passes palisade no `--root` and a bare
-//! environment, so palisade runs as installed: its default state root and the operator
-//! configuration of the machine.
+//! environment, so palisade runs as installed (its default state root) through a wrapper
+//! that names the test's operator configuration, as /etc/palisade/config.toml would: the
+//! default profile, and the private store and --rootfs directories as roots.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,15 +18,6 @@ struct Podman {
 
 impl Podman {
     fn new(name: &str) -> Podman {
-        let op = palisade::policy::select::Operator::from_environment().unwrap();
-        assert!(
-            op.profile == "baseline"
-                && matches!(op.mode, None | Some(palisade::policy::Mode::Enforce)),
-            "the podman tests expect this machine's operator profile to be baseline, enforced \
-             (conmon passes palisade no environment), not {} {:?}",
-            op.profile,
-            op.mode
-        );
         let dir = daemon::test_dir(name);
         // No CAP_SYS_RESOURCE on these machines: podman's default nofile of 1048576 would
         // fail with any runtime.
@@ -35,6 +27,20 @@ impl Podman {
              [engine]\nevents_logger = \"file\"\ncgroup_manager = \"cgroupfs\"\n",
         )
         .unwrap();
+        let op = daemon::operator_config(dir.path());
+        let wrapper = dir.path().join("palisade-runtime");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nPALISADE_CONFIG={} exec {BIN} \"$@\"\n",
+                op.display()
+            ),
+        )
+        .unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         Podman {
             dir,
             image: "localhost/palisade-busybox:test",
@@ -54,7 +60,8 @@ impl Podman {
             .arg(p.join("runroot"))
             .arg("--tmpdir")
             .arg(p.join("tmp"))
-            .args(["--storage-driver", "vfs", "--runtime", BIN])
+            .args(["--storage-driver", "vfs", "--runtime"])
+            .arg(p.join("palisade-runtime"))
             .args(args)
             .env("CONTAINERS_CONF", p.join("containers.conf"))
             .stdin(Stdio::null());
@@ -106,10 +113,9 @@ impl Podman {
         assert_eq!(found.trim(), "", "cgroups of {id} left");
     }
 
-    /// Records palisade wrote for container `id` in the machine's audit log.
+    /// Records palisade wrote for container `id` in the test's audit log.
     fn audited(&self, id: &str) -> Vec<serde_json::Value> {
-        let op = palisade::policy::select::Operator::from_environment().unwrap();
-        std::fs::read_to_string(&op.audit_log)
+        std::fs::read_to_string(self.path().join("audit.log"))
             .unwrap_or_default()
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -713,15 +713,12 @@ fn host_rootfs(x: &Exposure, p: &Params, host: &dyn Host) -> Option<String> {
             x.bundle.display()
         ));
     }
-    // restricted: nowhere else on the host (PSS restricted: no hostPath).
-    let only_allow = p.get("only_allow").and_then(|v| v.as_bool()) == Some(true);
-    only_allow.then(|| {
-        format!(
-            "root.path {} is a host directory outside the bundle {} and the image stores: {whole}",
-            root.display(),
-            x.bundle.display()
-        )
-    })
+    // Nowhere else on the host: its mount points would be made there (PSS: no hostPath).
+    Some(format!(
+        "root.path {} is a host directory outside the bundle {} and the image stores: {whole} (an operator lists other roots in config.toml `rootfs_stores`)",
+        root.display(),
+        x.bundle.display()
+    ))
 }
 
 fn host_mounts(x: &Exposure, p: &Params, host: &dyn Host) -> Vec<String> {
@@ -1864,7 +1861,7 @@ pub static RULES: &[Rule] = &[
         title: "No sensitive host paths are bind-mounted",
         severity: Severity::Critical,
         scope: Scope::Container,
-        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`; no writable bind (or recursive bind made `ro` without `rro`) is at, beneath or above a path of `writable` or the runtime's own directory. With `only_allow`, every bind source lies in the bundle or beneath an `allow` entry. root.path neither holds nor lies in what the lists protect; in an image store it is a container's own overlay (`rootfs_stores`, `*` for one name), and beneath the engines' `roots` it is the bundle's; with `only_allow`, it lies in the bundle, an image store's per-container overlay or beneath an `allow` entry. Every directory an overlay names (lowerdir, upperdir, workdir) lies in the bundle or beneath an `allow` entry. Sources at or beneath an `allow` entry are not checked further.",
+        checks: "No bind mount's source (symlinks resolved on the host) is a path of the rule's `paths` list, lies beneath one, or is an ancestor of one; none is an ancestor of (or equal to) a path of `roots`, beneath which runtimes keep per-container files; none is a file named in `sockets`; no writable bind (or recursive bind made `ro` without `rro`) is at, beneath or above a path of `writable` or the runtime's own directory. With `only_allow`, every bind source lies in the bundle or beneath an `allow` entry. root.path lies in the bundle, in an image store's per-container overlay (`rootfs_stores`, `*` for one name, which the operator extends with `rootfs_stores` in config.toml) or beneath an `allow` entry, and neither holds nor lies in what the lists protect. Every directory an overlay names (lowerdir, upperdir, workdir) lies in the bundle or beneath an `allow` entry. Sources at or beneath an `allow` entry are not checked further.",
         why: "A bind of the host's /, /etc, /proc, /sys, /dev or a container engine's socket or state hands the container the host: it can rewrite host files, load host credentials, or start a privileged container through the engine.",
         closes: "host files: sensitive paths and engine sockets by bind, what the host executes by writable bind, host directories as overlay layers, a host directory as the root filesystem",
         references: &[

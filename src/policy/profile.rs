@@ -116,6 +116,23 @@ impl Profile {
         }
     }
 
+    /// Adds the operator's root filesystem places (config.toml `rootfs_stores`) to the
+    /// host-mounts rule's list.
+    pub fn allow_rootfs_stores(&mut self, places: &[String]) {
+        if places.is_empty() {
+            return;
+        }
+        if let Some(r) = self.rules.iter_mut().find(|r| r.rule.id == "host-mounts") {
+            let list = r
+                .params
+                .entry("rootfs_stores")
+                .or_insert_with(|| toml::Value::Array(vec![]));
+            if let Some(a) = list.as_array_mut() {
+                a.extend(places.iter().map(|p| toml::Value::String(p.clone())));
+            }
+        }
+    }
+
     /// A built-in profile, a file path (containing '/' or ending in .toml), or
     /// `<dir>/<name>.toml`.
     pub fn load(name: &str, dir: Option<&Path>) -> Result<Profile, ProfileError> {

@@ -46,6 +46,9 @@ pub struct Operator {
     pub profiles_dir: PathBuf,
     /// Host programs that hooks may run where the profile's `hooks` rule applies.
     pub hooks: Vec<String>,
+    /// Where root filesystems may lie besides the bundle and the engines' default stores
+    /// (host-mounts `rootfs_stores`: a custom data root, podman's --rootfs directories).
+    pub rootfs_stores: Vec<String>,
     /// Where the learning runtime class writes what it learns (`learn_dir`); without it
     /// that class refuses to run: a workload never chooses where the runtime writes.
     pub learn_dir: Option<PathBuf>,
@@ -61,6 +64,7 @@ impl Default for Operator {
             audit_log: PathBuf::from(AUDIT_LOG),
             profiles_dir: PathBuf::from(PROFILES_DIR),
             hooks: vec![],
+            rootfs_stores: vec![],
             learn_dir: None,
             learning: false,
         }
@@ -133,6 +137,7 @@ impl Operator {
         };
         let mut profile = profile;
         profile.allow_hooks(&self.hooks);
+        profile.allow_rootfs_stores(&self.rootfs_stores);
         let mode = self.mode.unwrap_or(profile.mode);
         Ok((profile, mode))
     }
@@ -167,14 +172,20 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Operator, SelectError> {
         .map_err(|e: toml::de::Error| bad(e.to_string()))?;
     let mut op = Operator::default();
     for (key, value) in table {
-        if key == "hooks" {
+        if key == "hooks" || key == "rootfs_stores" {
             let list = value
                 .as_array()
-                .ok_or_else(|| bad("hooks must be a list of absolute paths".into()))?;
+                .ok_or_else(|| bad(format!("{key} must be a list of absolute paths")))?;
             for v in list {
                 match v.as_str() {
-                    Some(p) if p.starts_with('/') => op.hooks.push(p.to_owned()),
-                    _ => return Err(bad(format!("hooks: {v} is not an absolute path"))),
+                    Some(p) if p.starts_with('/') => {
+                        if key == "hooks" {
+                            op.hooks.push(p.to_owned())
+                        } else {
+                            op.rootfs_stores.push(p.to_owned())
+                        }
+                    }
+                    _ => return Err(bad(format!("{key}: {v} is not an absolute path"))),
                 }
             }
             continue;
@@ -197,7 +208,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Operator, SelectError> {
             "learn_dir" => return Err(bad(format!("learn_dir {s:?} is not an absolute path"))),
             other => {
                 return Err(bad(format!(
-                "unknown key {other:?} (profile, mode, audit_log, profiles_dir, hooks, learn_dir)"
+                "unknown key {other:?} (profile, mode, audit_log, profiles_dir, hooks, rootfs_stores, learn_dir)"
             )))
             }
         }
@@ -354,6 +365,20 @@ mod tests {
         );
         assert!(parse_config("hooks = [\"relative\"]", p).is_err());
         assert!(parse_config("hooks = \"/bin/x\"", p).is_err());
+    }
+
+    #[test]
+    fn operator_rootfs_stores_join_host_mounts() {
+        let p = Path::new("/etc/palisade/config.toml");
+        let op = parse_config("rootfs_stores = [\"/data/docker/overlay2/*/merged\"]\n", p).unwrap();
+        let (profile, _) = op.effective(&BTreeMap::new()).unwrap();
+        let stores = &profile.rule("host-mounts").unwrap().params["rootfs_stores"];
+        assert!(stores
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str() == Some("/data/docker/overlay2/*/merged")));
+        assert!(parse_config("rootfs_stores = [\"data\"]", p).is_err());
     }
 
     #[test]

@@ -842,7 +842,7 @@ fn root_filesystems_by_place() {
     }
     // A bundle that holds what the lists protect does not make its root the container's.
     assert!(hit_in("/etc/x", "/"));
-    // Under restricted (PSS: no hostPath) nowhere else on the host either.
+    // Nowhere else on the host (PSS: no hostPath), under baseline as under restricted.
     let restricted = Profile::builtin("restricted").unwrap();
     let strict = |root: &str| {
         let mut d = passing();
@@ -853,9 +853,22 @@ fn root_filesystems_by_place() {
             .any(|v| v.rule.id == "host-mounts")
     };
     for bad in ["/srv/hostapp", "/tmp/x", "/nonexistent-bundle/../srv"] {
-        assert!(!hit(bad), "baseline judges {bad} like a bind");
+        assert!(hit(bad), "{bad} passed baseline");
         assert!(strict(bad), "{bad} passed restricted");
     }
+    // The operator's places (config.toml rootfs_stores), as select joins them.
+    let mut roots = Profile::builtin("baseline").unwrap();
+    roots.allow_rootfs_stores(&["/srv/containers/*/root".to_owned()]);
+    let place = |root: &str| {
+        let mut d = passing();
+        d["root"]["path"] = json!(root);
+        let plan = planner(&d).unwrap();
+        policy::evaluate(&plan, &roots, &FakeHost, Scope::Container)
+            .iter()
+            .any(|v| v.rule.id == "host-mounts")
+    };
+    assert!(!place("/srv/containers/c1/root"));
+    assert!(place("/srv/containers/c1/other"));
     for good in ["/var/lib/docker/overlay2/abc/merged", "rootfs"] {
         assert!(!strict(good), "{good} refused by restricted");
     }
