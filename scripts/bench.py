@@ -140,9 +140,13 @@ def operator_env(work, profile):
     """The environment that points palisade at an operator config in `work` selecting
     `profile` in enforce mode, with an audit log (as a node would run it)."""
     path = os.path.join(work, f"operator-{profile}.toml")
+    # The bundles share one copy of the rootfs (and one chowned for user namespaces),
+    # outside each bundle: the operator lists them as places for root filesystems.
+    roots = ", ".join(f'"{os.path.join(work, r)}"' for r in ("rootfs", "rootfs-100000"))
     with open(path, "w") as f:
         f.write(f'profile = "{profile}"\nmode = "enforce"\n'
-                f'audit_log = "{os.path.join(work, "audit.log")}"\n')
+                f'audit_log = "{os.path.join(work, "audit.log")}"\n'
+                f'rootfs_stores = [{roots}]\n')
     return {"PALISADE_CONFIG": path}
 
 

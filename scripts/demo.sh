@@ -43,15 +43,16 @@ tail -n 1 "$work/audit.log"
 echo
 # Learning: the same probe, recorded once from its execve, becomes the smallest profile
 # that runs it; run again under that profile (asked for by the config learn writes).
-mkdir -p "$work/learned" "$work/enforced"
+mkdir -p "$work/learned"
 printf 'profiles_dir = "%s"\n' "$work/learned" >>"$PALISADE_CONFIG"
 echo "demo: palisade learn (records the probe, writes the profile and its report)"
 "$bin" --root "$work/state" learn --bundle "$work" --out "$work/learned" probe | tail -n 5
 # The report's headings and what it says of capabilities; the whole report is for review.
 grep -E '^## |^None' "$work/learned/learned-probe.md"
-cp "$work/learned/learned-probe.config.json" "$work/enforced/config.json"
+# The config learn writes is the bundle's: it goes back into the bundle.
+cp "$work/learned/learned-probe.config.json" "$work/config.json"
 echo "demo: the probe again, under the learned profile:"
-"$bin" --root "$work/state" run --bundle "$work/enforced" probe
+"$bin" --root "$work/state" run --bundle "$work" probe
 echo
 # An unsafe config: the host's pid namespace and the host's /etc. It is refused before
 # anything is created, naming every rule it breaks.
