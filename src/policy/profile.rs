@@ -102,33 +102,27 @@ impl Profile {
 
     /// Adds the operator's hook programs (config.toml `hooks`) to the `hooks` rule's list.
     pub fn allow_hooks(&mut self, programs: &[String]) {
-        if programs.is_empty() {
-            return;
-        }
-        if let Some(r) = self.rules.iter_mut().find(|r| r.rule.id == "hooks") {
-            let list = r
-                .params
-                .entry("allowed")
-                .or_insert_with(|| toml::Value::Array(vec![]));
-            if let Some(a) = list.as_array_mut() {
-                a.extend(programs.iter().map(|p| toml::Value::String(p.clone())));
-            }
-        }
+        self.extend_list("hooks", "allowed", programs)
     }
 
     /// Adds the operator's root filesystem places (config.toml `rootfs_stores`) to the
     /// host-mounts rule's list.
     pub fn allow_rootfs_stores(&mut self, places: &[String]) {
-        if places.is_empty() {
+        self.extend_list("host-mounts", "rootfs_stores", places)
+    }
+
+    /// Appends `values` to list parameter `key` of rule `id`, where the profile has it.
+    fn extend_list(&mut self, id: &str, key: &str, values: &[String]) {
+        if values.is_empty() {
             return;
         }
-        if let Some(r) = self.rules.iter_mut().find(|r| r.rule.id == "host-mounts") {
+        if let Some(r) = self.rules.iter_mut().find(|r| r.rule.id == id) {
             let list = r
                 .params
-                .entry("rootfs_stores")
+                .entry(key)
                 .or_insert_with(|| toml::Value::Array(vec![]));
             if let Some(a) = list.as_array_mut() {
-                a.extend(places.iter().map(|p| toml::Value::String(p.clone())));
+                a.extend(values.iter().map(|v| toml::Value::String(v.clone())));
             }
         }
     }

@@ -620,20 +620,7 @@ fn forbidden(plan: &Plan, name: &str) -> Vec<String> {
                     && !a.as_str().unwrap_or("").contains("TRAP")
             };
             for call in ["kexec_load", "init_module", "bpf", "open_by_handle_at"] {
-                let rules: Vec<_> = s
-                    .syscalls()
-                    .iter()
-                    .flatten()
-                    .filter(|r| r.names().iter().any(|n| n == call))
-                    .collect();
-                let allowed_by_rule = rules
-                    .iter()
-                    .any(|r| lets(&serde_json::to_value(r.action()).unwrap()));
-                let denied_always = rules.iter().any(|r| {
-                    !lets(&serde_json::to_value(r.action()).unwrap())
-                        && r.args().as_ref().is_none_or(|a| a.is_empty())
-                });
-                if allowed_by_rule || (lets(&default) && !denied_always) {
+                if lets_through(plan, &[call]) {
                     out.push(format!("seccomp lets {call} through"));
                 }
             }
