@@ -176,6 +176,16 @@ fn the_default_umask_is_runcs_not_the_callers() {
     assert_eq!(stdout(&o), "0022\n");
 }
 
+/// A name given twice: the last value, as runc gives it (getenv would find the first).
+#[test]
+fn a_name_given_twice_keeps_its_last_value() {
+    let mut b = Bundle::new("envdup");
+    let env = b.config["process"]["env"].as_array_mut().unwrap();
+    env.push("TWICE=first".into());
+    env.push("TWICE=last".into());
+    assert_eq!(b.probe("echo $TWICE; env | grep -c '^TWICE='"), "last\n1\n");
+}
+
 /// HOME as runc sets it: the user's home in the image's /etc/passwd where the environment
 /// has none, `/` for a user it does not list; the environment's own wins. A FIFO planted at
 /// /etc/passwd by the image is not read (nor does it hang the start).

@@ -478,10 +478,18 @@ fn step_executable(c: &mut Ctx) -> io::Result<()> {
     Ok(())
 }
 
-/// runc's HOME: where the environment has none, the user's home in the container's
-/// /etc/passwd, or `/`.
+/// The environment as runc's prepareEnv gives it: one entry per name, the last one given
+/// (getenv(3) would find the first), in the order of those; and HOME, where it has none,
+/// the user's home in the container's /etc/passwd, or `/`.
 fn with_home(env: &[String], uid: u32) -> Vec<String> {
-    let mut env = env.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    let mut env: Vec<String> = env
+        .iter()
+        .rev()
+        .filter(|e| seen.insert(e.split('=').next().unwrap_or_default()))
+        .cloned()
+        .collect();
+    env.reverse();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         let home = passwd_home(Path::new("/etc/passwd"), uid).unwrap_or_else(|| "/".into());
         env.push(format!("HOME={home}"));
@@ -777,6 +785,16 @@ fn report(ctx: &Ctx, step: &str, error: &str) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn duplicate_names_keep_the_last_value_as_runc_does() {
+        let env: Vec<String> = ["A=1", "PATH=/bin", "A=2", "HOME=/h", "B=x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(with_home(&env, 0), ["PATH=/bin", "A=2", "HOME=/h", "B=x"]);
+    }
+
     use super::*;
 
     /// The order is part of the security design (see STEPS); changing it must be deliberate.
