@@ -243,3 +243,24 @@ fn tmpfs_over_an_image_directory_keeps_its_mode_and_copies_up() {
         "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=1777"]}));
     assert_eq!(b.probe("stat -c '%a' /opt/app"), "1777\n");
 }
+
+/// nosymfollow on a bind (a protection, never dropped): a symlink there is not followed;
+/// rnosymfollow does the same on the whole tree.
+#[test]
+fn nosymfollow_binds_follow_no_symlink() {
+    for opt in ["nosymfollow", "rnosymfollow"] {
+        let mut b = Bundle::new("nosymfollow");
+        let dir = b.path().join("links");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("target"), "reached\n").unwrap();
+        std::os::unix::fs::symlink("target", dir.join("link")).unwrap();
+        b.config["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+            "destination": "/links", "type": "bind", "source": "links",
+            "options": ["rbind", "ro", opt]}));
+        let out = b.probe("cat /links/target; cat /links/link 2>/dev/null || echo not-followed; readlink /links/link");
+        assert_eq!(out, "reached\nnot-followed\ntarget\n", "{opt}");
+    }
+}

@@ -66,7 +66,8 @@ pub fn features() -> Value {
             "nosuid", "private", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec",
             "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnosuid", "ro", "rprivate", "rrelatime",
             "ridmap", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "runbindable", "rw",
-            "shared", "silent", "loud", "slave", "strictatime", "suid", "sync", "unbindable"
+            "shared", "silent", "loud", "slave", "strictatime", "suid", "sync", "unbindable",
+            "nosymfollow", "symfollow", "rnosymfollow", "rsymfollow", "ratime", "tmpcopyup"
         ],
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],

@@ -87,6 +87,10 @@ impl MountOptions {
                 "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
                 "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
                 "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
+                // mount(2) MS_NOSYMFOLLOW (Linux 5.10): symlinks on the mount are not
+                // followed. A protection: never dropped.
+                "nosymfollow" => (NOSYMFOLLOW, MsFlags::empty()),
+                "symfollow" => (MsFlags::empty(), NOSYMFOLLOW),
                 "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
                 "rbind" => (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty()),
                 "idmap" => {
@@ -144,6 +148,7 @@ impl MountOptions {
             (MsFlags::MS_NODEV, sys::MOUNT_ATTR_NODEV),
             (MsFlags::MS_NOEXEC, sys::MOUNT_ATTR_NOEXEC),
             (MsFlags::MS_NODIRATIME, sys::MOUNT_ATTR_NODIRATIME),
+            (NOSYMFOLLOW, sys::MOUNT_ATTR_NOSYMFOLLOW),
         ] {
             if self.flags.contains(flag) {
                 set |= attr;
@@ -175,6 +180,9 @@ impl MountOptions {
     }
 }
 
+/// nix's MsFlags has no name for it.
+const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW);
+
 /// "rro", "rnosuid", ... (runc 1.1, mount_setattr(2) with AT_RECURSIVE).
 fn recursive_attr(opt: &str) -> Option<(u64, u64)> {
     Some(match opt {
@@ -191,6 +199,10 @@ fn recursive_attr(opt: &str) -> Option<(u64, u64)> {
         "rrelatime" => (sys::MOUNT_ATTR_RELATIME, sys::MOUNT_ATTR__ATIME),
         "rnoatime" => (sys::MOUNT_ATTR_NOATIME, sys::MOUNT_ATTR__ATIME),
         "rstrictatime" => (sys::MOUNT_ATTR_STRICTATIME, sys::MOUNT_ATTR__ATIME),
+        // "atime" on the whole tree: noatime cleared, the default (relatime) back.
+        "ratime" => (sys::MOUNT_ATTR_RELATIME, sys::MOUNT_ATTR__ATIME),
+        "rnosymfollow" => (sys::MOUNT_ATTR_NOSYMFOLLOW, 0),
+        "rsymfollow" => (0, sys::MOUNT_ATTR_NOSYMFOLLOW),
         _ => return None,
     })
 }
