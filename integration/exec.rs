@@ -385,3 +385,20 @@ fn exec_refuses_labels_it_cannot_apply() {
         assert!(err.contains(&format!("process.{field}")), "{err}");
     }
 }
+
+/// `exec --additional-gids` adds to the process's groups, as runc's does; it does not
+/// replace them.
+#[test]
+fn additional_gids_are_added_to_the_processes_own() {
+    let mut b = Bundle::new("exec-gids");
+    b.config["process"]["user"] =
+        serde_json::json!({"uid": 1000, "gid": 1000, "additionalGids": [5]});
+    b.script("sleep 100");
+    let o = b.palisade(&["run", "-d", &b.id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (code, out, err) = exec(&b, &["--additional-gids", "65534", &b.id, "id", "-G"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1000 5 65534\n");
+    assert!(b.palisade(&["delete", "--force", &b.id]).status.success());
+    b.assert_nothing_left();
+}

@@ -1028,8 +1028,14 @@ fn exec_process(doc: &mut serde_json::Value, p: ExecProcess) -> Result<(), Error
                     p["user"]["gid"] = num(g)?.into();
                 }
             }
+            // runc appends them to the process's own (utils_linux.go getProcess).
             if !additional_gids.is_empty() {
-                p["user"]["additionalGids"] = json!(additional_gids);
+                let mut gids: Vec<Value> = p["user"]["additionalGids"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                gids.extend(additional_gids.iter().map(|g| json!(g)));
+                p["user"]["additionalGids"] = gids.into();
             }
             for c in caps {
                 let name = if c.starts_with("CAP_") {
