@@ -133,33 +133,39 @@ fn ns_map(x: &Exposure, host: &dyn Host, gid: bool) -> Result<Option<Vec<IdMap>>
     }
 }
 
-/// Where an id of the container (`inside`) and the on-disk id it writes and owns through the
-/// mount differ: (inside, on disk, how many). An idmapped mount's entry maps on-disk ids
-/// `container..` to the callers `host..` (kernel ids); the container's own map turns its
-/// ids into kernel ids (none: the same numbers).
-fn misowned(mount: &[IdMap], ns: Option<&[IdMap]>) -> Option<(u64, u64, u64)> {
-    let identity = [IdMap {
+/// Each run of ids the container has that the mount maps: (inside, on disk, how many). An
+/// idmapped mount's entry maps on-disk ids `container..` to the callers `host..` (kernel
+/// ids); the container's own map turns its ids into kernel ids (none: the same numbers).
+fn runs<'a>(
+    mount: &'a [IdMap],
+    ns: Option<&'a [IdMap]>,
+) -> impl Iterator<Item = (u64, u64, u64)> + 'a {
+    const IDENTITY: &[IdMap] = &[IdMap {
         container: 0,
         host: 0,
         size: u32::MAX,
     }];
-    let ns = ns.unwrap_or(&identity);
-    for e in mount {
-        for k in ns {
+    let ns = ns.unwrap_or(IDENTITY);
+    mount.iter().flat_map(move |e| {
+        ns.iter().filter_map(move |k| {
             let (e_lo, e_hi) = (e.host as u64, e.host as u64 + e.size as u64);
             let (k_lo, k_hi) = (k.host as u64, k.host as u64 + k.size as u64);
             let (lo, hi) = (e_lo.max(k_lo), e_hi.min(k_hi));
-            if lo >= hi {
-                continue;
-            }
-            let inside = k.container as u64 + (lo - k_lo);
-            let disk = e.container as u64 + (lo - e_lo);
-            if inside != disk {
-                return Some((inside, disk, hi - lo));
-            }
-        }
-    }
-    None
+            (lo < hi).then(|| {
+                (
+                    k.container as u64 + (lo - k_lo),
+                    e.container as u64 + (lo - e_lo),
+                    hi - lo,
+                )
+            })
+        })
+    })
+}
+
+/// The first run where an id of the container and the on-disk id it writes and owns
+/// through the mount differ.
+fn misowned(mount: &[IdMap], ns: Option<&[IdMap]>) -> Option<(u64, u64, u64)> {
+    runs(mount, ns).find(|(inside, disk, _)| inside != disk)
 }
 
 /// Whose files on-disk ids from `disk` are on the host.
@@ -226,30 +232,10 @@ fn low_owner(
             .filter(|(_, d)| *d < min)
             .min_by_key(|(_, d)| *d),
         // Every id: the lowest on-disk id any entry hands a mapped container id.
-        None => {
-            let identity = [IdMap {
-                container: 0,
-                host: 0,
-                size: u32::MAX,
-            }];
-            let ns = ns.unwrap_or(&identity);
-            let mut best: Option<(u64, u64)> = None;
-            for e in mount {
-                for k in ns {
-                    let (e_lo, e_hi) = (e.host as u64, e.host as u64 + e.size as u64);
-                    let (k_lo, k_hi) = (k.host as u64, k.host as u64 + k.size as u64);
-                    let (lo, hi) = (e_lo.max(k_lo), e_hi.min(k_hi));
-                    if lo < hi {
-                        let disk = e.container as u64 + (lo - e_lo);
-                        let inside = k.container as u64 + (lo - k_lo);
-                        if disk < min && best.is_none_or(|(_, d)| disk < d) {
-                            best = Some((inside, disk));
-                        }
-                    }
-                }
-            }
-            best
-        }
+        None => runs(mount, ns)
+            .filter(|(_, disk, _)| *disk < min)
+            .min_by_key(|(_, disk, _)| *disk)
+            .map(|(inside, disk, _)| (inside, disk)),
     }
 }
 
