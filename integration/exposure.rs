@@ -261,6 +261,9 @@ fn hostile_configs_are_refused_before_anything_exists() {
         assert!(err.contains(names), "{what}: {err}");
         b.assert_nothing_left();
         let _ = std::fs::remove_dir(format!("/run/user/palisade-it-{}", b.id));
+        let _ = std::fs::remove_dir_all(
+            std::env::temp_dir().join(format!("palisade-it-hostapp-{}", b.id)),
+        );
     }
 }
 
